@@ -1,0 +1,68 @@
+# DigitRec: `make run` to try it, `make test` to check it, `make stack` for production-like.
+PORT ?= 8000
+HOST ?= 127.0.0.1
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+MANAGE := $(PYTHON) manage.py
+
+.PHONY: run test stack
+
+# One virtualenv with the dev requirements (they include the runtime ones), rebuilt
+# whenever a requirements file changes.
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	@py=$$(command -v python3.11 || command -v python3) || { \
+		echo "Python 3.11 is required: neither python3.11 nor python3 was found." >&2; exit 1; }; \
+	$$py -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || { \
+		echo "Python 3.11 is required, but $$py is $$($$py --version 2>&1)." >&2; exit 1; }; \
+	test -x $(PYTHON) || $$py -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+# The embedded default: SQLite and in-process inference, no PostgreSQL or Redis needed.
+# One process (the model is loaded once per process) with threads; no autoreloader,
+# which would load the model twice.
+run: $(VENV)/.installed
+	$(MANAGE) migrate --noinput
+	@echo "DigitRec on http://$(HOST):$(PORT)/"
+	$(VENV)/bin/gunicorn digitrec.wsgi --bind $(HOST):$(PORT) --workers 1 --threads 4 --no-control-socket \
+		--access-logfile -
+
+# The suite runs on PostgreSQL and Redis; both must be running.
+test: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/digitrec
+test: export REDIS_URL ?= redis://127.0.0.1:6379/0
+test: $(VENV)/.installed
+	DJANGO_ENV=development $(PYTHON) -m pytest
+
+# Production-like on one machine: gunicorn, a Celery worker and beat (Procfile), run in
+# the foreground by honcho; Ctrl-C stops them all. A secret key is generated once into
+# var/secret_key unless DJANGO_SECRET_KEY is set.
+stack: export DJANGO_ENV := production
+stack: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/digitrec
+stack: export CELERY_BROKER_URL ?= redis://127.0.0.1:6379/0
+stack: export PORT := $(PORT)
+stack: export HOST := $(HOST)
+stack: $(VENV)/.installed
+	@mkdir -p var && test -s var/secret_key || (umask 077 && \
+		$(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))' > var/secret_key)
+	export DJANGO_SECRET_KEY="$${DJANGO_SECRET_KEY:-$$(cat var/secret_key)}" && \
+	$(MANAGE) createdatabase && \
+	$(MANAGE) migrate --noinput && \
+	$(MANAGE) collectstatic --noinput --verbosity 0 && \
+	exec $(VENV)/bin/honcho start -f Procfile
+
+# The model (see README "The model"). train reproduces the shipped model with its seed and
+# activates it; evaluate measures the serving model on MNIST test and the robustness sets.
+.PHONY: fetch-mnist train evaluate benchmark
+fetch-mnist: $(VENV)/.installed
+	$(MANAGE) fetch_mnist
+
+train: $(VENV)/.installed
+	$(MANAGE) train_model --activate
+
+evaluate: $(VENV)/.installed
+	$(MANAGE) fetch_mnist
+	test -f var/robustness/lines/labels.csv || $(MANAGE) build_robustness_set
+	$(MANAGE) evaluate_model --images var/robustness/singles --images var/robustness/lines
+
+benchmark: $(VENV)/.installed
+	$(PYTHON) -m benchmarks.inference

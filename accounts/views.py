@@ -1,0 +1,79 @@
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
+from django.db import IntegrityError
+from django.http import JsonResponse, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from accounts.forms import RegisterForm
+from accounts.services import token_get_or_create, token_rotate, user_create
+
+
+def _safe_next(request: HttpRequest) -> str:
+    """The ?next= target if it stays on this site, else ""."""
+    url = request.POST.get("next") or request.GET.get("next", "")
+    if url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return url
+    return ""
+
+
+def register(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("home")
+    form = RegisterForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = user_create(
+                username=form.cleaned_data["username"],
+                email=form.cleaned_data["email"],
+                password=form.cleaned_data["password1"],
+            )
+        except IntegrityError:
+            # Someone took the name between the form's check and the insert.
+            form.add_error("username", "A user with that username already exists.")
+        else:
+            # Two backends are configured, so login() must be told which one vouches.
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, f"Welcome, {user.username}! Your account is ready.")
+            return redirect(_safe_next(request) or "home")
+    return render(request, "accounts/register.html", {"form": form, "next": _safe_next(request)})
+
+
+def locked_out(
+    request: HttpRequest,
+    original_response: HttpResponse | None = None,
+    credentials: dict | None = None,
+) -> HttpResponse:
+    """django-axes' answer to a locked-out login: the login page, saying why and for how
+    long; JSON in the API's error format for an API client."""
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    if request.path.startswith("/api/"):
+        message = f"Too many failed attempts: this account is locked for {minutes} minutes."
+        return JsonResponse({"error": {"code": "locked_out", "message": message, "fields": {}}},
+                            status=429, headers={"Retry-After": str(minutes * 60)})
+    context = {
+        "form": AuthenticationForm(request),
+        "locked_out_minutes": minutes,
+        "next": _safe_next(request),
+    }
+    return render(request, "accounts/login.html", context, status=429)
+
+
+@login_required
+def profile(request: HttpRequest) -> HttpResponse:
+    token = token_get_or_create(user=request.user)
+    return render(request, "accounts/profile.html", {"token": token})
+
+
+@login_required
+@require_POST
+def rotate_token(request: HttpRequest) -> HttpResponse:
+    token_rotate(user=request.user)
+    messages.success(request, "Your API token was replaced. The old token no longer works.")
+    return redirect("accounts:profile")

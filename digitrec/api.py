@@ -1,0 +1,73 @@
+"""The API's shared pieces: URL routes under /api/v1/ and one error format.
+
+Every error is ``{"error": {"code": ..., "message": ..., "fields": {...}}}`` with the
+status that says what went wrong: 400 bad request, 401 unauthenticated, 404 not yours or
+not there, 413 too large, 415 not an image, 429 throttled, 503 try again later.
+"""
+from __future__ import annotations
+
+import logging
+
+from django.db import DatabaseError
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView
+from rest_framework import status
+from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from accounts.api import ObtainToken, Register
+from recognition import api as recognition_api
+
+log = logging.getLogger(__name__)
+
+app_name = "api"
+urlpatterns = [
+    path("auth/register/", Register.as_view(), name="register"),
+    path("auth/token/", ObtainToken.as_view(), name="token"),
+    path("predictions/", recognition_api.PredictionListCreate.as_view(), name="prediction-list"),
+    path("predictions/batch/", recognition_api.PredictionBatch.as_view(), name="prediction-batch"),
+    path("predictions/<uuid:pk>/", recognition_api.PredictionDetail.as_view(), name="prediction-detail"),
+    path("predictions/<uuid:pk>/feedback/", recognition_api.PredictionFeedback.as_view(),
+         name="prediction-feedback"),
+    path("model/", recognition_api.ActiveModel.as_view(), name="model"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+]
+
+RETRY_AFTER_SECONDS = 5
+
+
+def _flatten(detail) -> dict:
+    if isinstance(detail, dict):
+        return {key: [str(m) for m in (value if isinstance(value, list) else [value])]
+                for key, value in detail.items()}
+    return {"non_field_errors": [str(m) for m in (detail if isinstance(detail, list) else [detail])]}
+
+
+def exception_handler(exc, context):
+    """DRF's handler, reshaped into the one error format; database outages become 503."""
+    if isinstance(exc, DatabaseError):
+        log.error("database unavailable during an API request: %s", exc)
+        return Response(
+            {"error": {"code": "unavailable", "fields": {},
+                       "message": f"The service is briefly unavailable; retry in {RETRY_AFTER_SECONDS} seconds."}},
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None  # an unexpected error: Django's 500 handling (logged, no traceback shown)
+    if isinstance(exc, ValidationError):
+        fields = _flatten(exc.detail)
+        first = next(iter(fields.values()), ["Invalid request."])[0]
+        body = {"code": "invalid", "message": first, "fields": fields}
+    elif isinstance(exc, APIException):
+        codes = exc.get_codes()
+        body = {"code": codes if isinstance(codes, str) else "error", "message": str(exc.detail), "fields": {}}
+    else:  # Http404 and PermissionDenied, already turned into responses by DRF
+        code = "not_found" if response.status_code == 404 else "permission_denied"
+        body = {"code": code, "message": str(response.data.get("detail", "")), "fields": {}}
+    if response.status_code == 403 and not isinstance(exc, APIException):
+        response.status_code = 404  # never confirm that someone else's object exists
+    response.data = {"error": body}
+    return response

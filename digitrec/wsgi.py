@@ -1,0 +1,8 @@
+"""WSGI entry point, served by gunicorn (`make run`, `make stack`)."""
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "digitrec.settings")
+
+application = get_wsgi_application()

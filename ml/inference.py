@@ -1,0 +1,177 @@
+"""Inference: a model loaded once per process, warmed up, called on batches of any size.
+
+Keras' ``predict()`` builds a data pipeline on every call and costs milliseconds even for
+one image, so the engine calls the model through a ``tf.function`` traced once with a
+fixed input signature (any batch size, uint8 28x28). The same engine serves the web
+process (embedded mode), the Celery workers and the evaluation command.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ml import preprocessing
+from ml.artifact import MODEL_FILE, ArtifactError, load_metadata
+
+MODES = ("digit", "number")
+CHUNK = 1024  # largest batch sent through the model at once: bounds memory per call
+
+
+@dataclass(frozen=True)
+class DigitResult:
+    digit: int
+    confidence: float
+    probabilities: list[float]
+    box: tuple[int, int, int, int]
+    pixels: np.ndarray = field(repr=False)  # the 28x28 input the model saw
+
+
+@dataclass(frozen=True)
+class Recognition:
+    """The answer for one image: one digit in "digit" mode, a left-to-right string in "number"."""
+
+    mode: str
+    digits: list[DigitResult]
+    model_version: str
+
+    @property
+    def text(self) -> str:
+        return "".join(str(d.digit) for d in self.digits)
+
+    @property
+    def confidence(self) -> float:
+        # The chance that the whole string is right, if the digits' errors are independent.
+        return float(np.prod([d.confidence for d in self.digits])) if self.digits else 0.0
+
+
+def configure_threads(intra_op: int | None = None, inter_op: int | None = None) -> None:
+    """Size TensorFlow's thread pools; must run before TensorFlow executes anything.
+
+    Several worker processes on two cores each wanting two threads thrash; the caller
+    (a Celery worker, the web process) knows how many processes share the machine.
+    """
+    import tensorflow as tf
+
+    try:
+        if intra_op:
+            tf.config.threading.set_intra_op_parallelism_threads(intra_op)
+        if inter_op:
+            tf.config.threading.set_inter_op_parallelism_threads(inter_op)
+    except RuntimeError:
+        # Already initialised in this process (e.g. a second engine): the pools stay as set.
+        pass
+
+
+class Engine:
+    """A loaded model. Thread-safe: the traced function may be called from many threads."""
+
+    def __init__(self, model_dir: str | Path):
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        import keras
+        import tensorflow as tf
+
+        self.model_dir = Path(model_dir)
+        self.metadata = load_metadata(self.model_dir)
+        self.version: str = self.metadata["version"]
+        try:
+            model = keras.saving.load_model(self.model_dir / MODEL_FILE, compile=False)
+        except Exception as exc:  # noqa: BLE001 - Keras raises many types for a bad file
+            raise ArtifactError(f"cannot load {self.model_dir / MODEL_FILE}: {exc}") from exc
+        self._model = model
+        self._forward = tf.function(
+            lambda x: model(x, training=False),
+            input_signature=[tf.TensorSpec([None, 28, 28, 1], tf.uint8)],
+            reduce_retracing=True,
+        )
+        # Warm up: the first call traces and lets oneDNN pick its kernels.
+        for batch in (1, 32):
+            self._forward(np.zeros((batch, 28, 28, 1), np.uint8))
+
+    def probabilities(self, pixels: np.ndarray) -> np.ndarray:
+        """(N, 28, 28) uint8 MNIST-style digits -> (N, 10) float32 class probabilities."""
+        pixels = np.asarray(pixels, dtype=np.uint8)
+        if pixels.ndim == 2:
+            pixels = pixels[None]
+        if len(pixels) == 0:
+            return np.zeros((0, 10), np.float32)
+        parts = [
+            self._forward(pixels[i : i + CHUNK, ..., None]).numpy()
+            for i in range(0, len(pixels), CHUNK)
+        ]
+        return np.concatenate(parts)
+
+    def _confidence(self, pixels: np.ndarray) -> np.ndarray:
+        return self.probabilities(pixels).max(axis=1)
+
+    def recognize_many(self, images: list[bytes | np.ndarray], *, mode: str = "digit") -> list[
+            Recognition | Exception]:
+        """Recognise several images in one pass through the model.
+
+        Each entry is a Recognition, or the ImageDecodeError / NoDigitFound that explains
+        why that image has no answer; one bad image does not fail the others.
+        """
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}")
+        prepared: list[list[preprocessing.Digit] | Exception] = []
+        for image in images:
+            try:
+                if mode == "digit":
+                    prepared.append([preprocessing.to_model_input(image)])
+                else:
+                    prepared.append(preprocessing.segment_digits(image, scorer=self._confidence))
+            except (preprocessing.ImageDecodeError, preprocessing.NoDigitFound) as exc:
+                prepared.append(exc)
+        flat = [d.pixels for item in prepared if not isinstance(item, Exception) for d in item]
+        probs = self.probabilities(np.stack(flat)) if flat else np.zeros((0, 10), np.float32)
+        results: list[Recognition | Exception] = []
+        cursor = 0
+        for item in prepared:
+            if isinstance(item, Exception):
+                results.append(item)
+                continue
+            digits = []
+            for digit in item:
+                p = probs[cursor]
+                cursor += 1
+                best = int(p.argmax())
+                digits.append(DigitResult(
+                    digit=best, confidence=float(p[best]),
+                    probabilities=[round(float(v), 6) for v in p], box=digit.box, pixels=digit.pixels,
+                ))
+            results.append(Recognition(mode=mode, digits=digits, model_version=self.version))
+        return results
+
+    def recognize(self, image: bytes | np.ndarray, *, mode: str = "digit") -> Recognition:
+        """One image; raises ImageDecodeError or NoDigitFound when there is no answer."""
+        result = self.recognize_many([image], mode=mode)[0]
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+
+_engines: dict[tuple[str, str], Engine] = {}
+_lock = threading.Lock()
+
+
+def get_engine(model_dir: str | Path) -> Engine:
+    """The process-wide engine for ``model_dir``: loaded on first use, then kept.
+
+    Keyed on the folder and the version in its metadata, so activating another artifact
+    (or replacing the files) is picked up by the next call without a restart.
+    """
+    model_dir = Path(model_dir).resolve()
+    version = load_metadata(model_dir, verify=False)["version"]
+    key = (str(model_dir), version)
+    engine = _engines.get(key)
+    if engine is None:
+        with _lock:
+            engine = _engines.get(key)
+            if engine is None:
+                engine = Engine(model_dir)
+                _engines.clear()  # one model per process: free the previous one
+                _engines[key] = engine
+    return engine

@@ -1,0 +1,520 @@
+"""Bytes in, MNIST-style 28x28 digits out: the single source of truth for model input.
+
+Training, evaluation and serving all go through here. The steps follow how MNIST itself
+was built (LeCun et al.): the ink of each digit is cropped, scaled to fit a 20x20 box
+keeping its aspect ratio, anti-aliased, and placed in a 28x28 field so that its centre of
+mass is at the centre. Before that, real images need work MNIST never did: decoding any
+common format safely, finding which side is ink (a whiteboard, a blackboard, a canvas with
+a transparent background), flattening uneven light, ignoring sensor noise, and deciding
+that there is no digit at all rather than guessing.
+
+Stroke width is normalised too: a 1 px pen line on a large photo and a fat finger stroke
+on a small canvas both end up about as thick as MNIST's pen strokes, which is what the
+model has learnt.
+"""
+from __future__ import annotations
+
+import io
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+from scipy import ndimage
+
+ALLOWED_FORMATS = {"PNG", "JPEG", "MPO", "GIF", "BMP", "WEBP"}
+# A decompression bomb declares a huge canvas in a tiny file; refuse before decoding.
+MAX_PIXELS = 40_000_000
+# Analysis happens at this size at most: enough detail for a line of digits in a photo.
+WORK_MAX_SIDE = 640
+# Smaller images (a 28x28 MNIST digit, a thumbnail) are enlarged to this first, so that
+# noise filtering and thresholding act on sub-stroke detail rather than whole strokes.
+WORK_MIN_SIDE = 200
+# Each crop is re-rendered at this size before it is scaled into the 20x20 box.
+CROP_SIDE = 160
+BOX_SIDE = 20
+FIELD_SIDE = 28
+# Centre of mass of the average MNIST training digit, in (row, column) pixel indices.
+MNIST_CENTRE = (14.0, 14.0)
+# Stroke width of the median MNIST digit in CROP_SIDE units (see _stroke_width).
+TARGET_STROKE = 20.0
+# Below this ink contrast (on a 0-1 scale) an image counts as blank...
+MIN_CONTRAST = 0.12
+# ...and so does one whose darkest stroke is not clearly out of the sheet's noise.
+MIN_SIGNAL_TO_NOISE = 8.0
+MIN_INK_PIXELS = 12
+
+
+NOT_AN_IMAGE = "The file is not an image we can read (PNG, JPEG, GIF, BMP or WebP)."
+
+
+class ImageDecodeError(ValueError):
+    """The bytes are not an image we can read; the message is fit to show a person."""
+
+
+class NoDigitFound(Exception):
+    """The image is blank or near-blank: nothing that looks like a digit."""
+
+
+@dataclass(frozen=True)
+class Digit:
+    """One digit as the model sees it, and where it was found."""
+
+    pixels: np.ndarray  # (28, 28) uint8, white ink on black
+    box: tuple[int, int, int, int]  # x, y, width, height in the original image
+
+
+# --------------------------------------------------------------------------- decoding
+
+def decode_image(data: bytes) -> tuple[np.ndarray, tuple[int, int]]:
+    """Decode image bytes to grayscale float32 in [0, 1] (polarity untouched), and the
+    image's original (height, width) after EXIF orientation.
+
+    Handles EXIF orientation, the first frame of animations, palette, 16-bit, CMYK and
+    transparency; large photos are reduced to WORK_MAX_SIDE while decoding.
+    """
+    if not data:
+        raise ImageDecodeError("The file is empty.")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            _check_format(image)
+            width, height = image.size
+            if width < 1 or height < 1 or width * height > MAX_PIXELS:
+                raise ImageDecodeError(
+                    f"The image is {width}x{height} pixels; at most {MAX_PIXELS:,} pixels are accepted."
+                )
+            if image.format == "JPEG":
+                # Lets libjpeg decode a big photo at 1/2, 1/4 or 1/8 scale directly.
+                image.draft("RGB", (WORK_MAX_SIDE, WORK_MAX_SIDE))
+            image.seek(0)
+            image.load()
+            # Read after load(): a PNG keeps its EXIF chunk after the pixels.
+            orientation = image.getexif().get(0x0112, 1)
+            original = (height, width) if orientation < 5 else (width, height)
+            if orientation != 1:
+                image = ImageOps.exif_transpose(image)
+            return _to_gray(_shrink(image)), original
+    except ImageDecodeError:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageDecodeError(NOT_AN_IMAGE)
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, MemoryError):
+        raise ImageDecodeError("The image is damaged or truncated and cannot be read.")
+
+
+def image_format(data: bytes) -> str:
+    """The format of image bytes ("PNG", "JPEG", ...), read from the header only."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return _check_format(image)
+    except ImageDecodeError:
+        raise
+    except Exception:  # noqa: BLE001 - Pillow raises many kinds for a non-image
+        raise ImageDecodeError(NOT_AN_IMAGE)
+
+
+def _check_format(image: Image.Image) -> str:
+    if image.format not in ALLOWED_FORMATS:
+        raise ImageDecodeError(
+            f"{image.format or 'This'} images are not supported; use PNG, JPEG, GIF, BMP or WebP."
+        )
+    return image.format
+
+
+def _shrink(image: Image.Image) -> Image.Image:
+    if max(image.size) <= WORK_MAX_SIDE:
+        return image
+    if image.mode not in ("L", "LA", "RGB", "RGBA"):
+        image = image.convert("RGBA" if _has_alpha(image) else "RGB")
+    scale = WORK_MAX_SIDE / max(image.size)
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    return image.resize(size, Image.Resampling.BOX)
+
+
+def _has_alpha(image: Image.Image) -> bool:
+    return image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
+
+
+def _to_gray(image: Image.Image) -> np.ndarray:
+    if image.mode.startswith("I") or image.mode == "F":
+        # 16-bit and 32-bit grayscale: scale by the range the values actually use.
+        values = np.asarray(image, dtype=np.float32)
+        peak = 65535.0 if values.max(initial=0) > 255 else 255.0
+        return np.clip(values / peak, 0.0, 1.0)
+    if not _has_alpha(image):
+        return np.asarray(image.convert("L"), dtype=np.float32) / 255.0
+    # Luma and alpha only: two channels are half the work of four.
+    luma_alpha = np.asarray(image.convert("LA"), dtype=np.float32) / 255.0
+    luma, alpha = luma_alpha[..., 0], luma_alpha[..., 1]
+    opaque = alpha > 0.5
+    if not opaque.any() or opaque.all():
+        return luma * alpha + (1.0 - alpha) * (1.0 if not opaque.any() else 0.0)
+    # A canvas exported with a transparent background: the strokes are the opaque part.
+    # Lay them on the colour that contrasts with them, whichever colour they are.
+    ink_is_dark = float(luma[opaque].mean()) < 0.5
+    background = 1.0 if ink_is_dark else 0.0
+    return luma * alpha + background * (1.0 - alpha)
+
+
+def load_gray(image: bytes | np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
+    """Bytes (any supported format) or an array (H, W) of 0-255 or 0-1 values -> [0, 1],
+    with the original (height, width)."""
+    if isinstance(image, (bytes, bytearray, memoryview)):
+        return decode_image(bytes(image))
+    array = np.asarray(image, dtype=np.float32)
+    if array.ndim == 3 and array.shape[-1] == 1:
+        array = array[..., 0]
+    if array.ndim != 2 or array.size == 0:
+        raise ImageDecodeError("Expected a 2-D grayscale image.")
+    return (array / 255.0 if array.max(initial=0) > 1.0 else array), array.shape
+
+
+# --------------------------------------------------------------------------- ink
+
+@dataclass(frozen=True)
+class _Ink:
+    soft: np.ndarray  # ink strength in [0, 1], 0 is background
+    mask: np.ndarray  # bool: ink pixels after noise removal
+    threshold: float
+    scale: float  # working pixels per original pixel
+
+
+def _find_ink(gray: np.ndarray, original_shape: tuple[int, int]) -> _Ink:
+    # Sensor noise, from differences of neighbouring pixels: blind to gradients and ink
+    # edges (rare), unlike the spread of the whole image.
+    steps = np.abs(np.diff(gray[::2], axis=1))
+    noise = 1.4826 * float(np.median(steps)) / np.sqrt(2) if steps.size else 0.0
+    # Blur lightly: noise and JPEG artefacts must not decide polarity or ink. A sigma-1
+    # Gaussian leaves about 0.28 of white noise.
+    smooth = ndimage.gaussian_filter(gray, 1.0)
+    median = float(np.median(smooth[::3, ::3]))
+    # Ink is the side further from the background, judged by the extremes (a small
+    # digit on a large sheet is far less than 1% of the pixels).
+    ink = (1.0 - smooth) if (median - smooth.min()) > (smooth.max() - median) else smooth
+    ink = np.clip(ink - _background(ink), 0.0, None)
+    peak = float(ink.max())
+    residual_noise = 0.28 * noise
+    # Blank: too faint to be ink, or not clearly above the noise of the sheet.
+    if peak < MIN_CONTRAST or peak < MIN_SIGNAL_TO_NOISE * residual_noise:
+        raise NoDigitFound("no digit found")
+    ink = ink / peak
+    floor = max(0.2, 4 * residual_noise / peak)
+    candidates = ink[ink > floor]
+    threshold = float(np.clip(_otsu(candidates), floor, 0.6)) if candidates.size else floor
+    mask = _remove_specks(_hysteresis(ink, threshold, max(floor, threshold / 2)))
+    if mask.sum() < MIN_INK_PIXELS:
+        raise NoDigitFound("no digit found")
+    scale = gray.shape[0] / original_shape[0]
+    return _Ink(soft=ink, mask=mask, threshold=threshold, scale=scale)
+
+
+def _hysteresis(ink: np.ndarray, high: float, low: float) -> np.ndarray:
+    """Pixels above ``low`` that are connected to a pixel above ``high``.
+
+    A faint stretch of a stroke (a pen running dry, a light touch) keeps the digit in one
+    piece, while faint smudges on their own are not ink.
+    """
+    labels, count = ndimage.label(ink > low, structure=np.ones((3, 3)))
+    if count == 0:
+        return np.zeros(ink.shape, bool)
+    strong = np.zeros(count + 1, bool)
+    strong[np.unique(labels[ink > high])] = True
+    strong[0] = False
+    return strong[labels]
+
+
+def _background(ink: np.ndarray) -> np.ndarray:
+    """Slowly varying background level (uneven light, paper tone), from tile medians.
+
+    Tiles full of ink would read as background, so the grid of medians is opened (min,
+    then max, over 3x3 tiles): a bump narrower than that, which is ink, goes, while a
+    gradient across the sheet stays.
+    """
+    h, w = ink.shape
+    tile = max(8, min(max(h, w) // 8, min(h, w) // 2))
+    rows, cols = -(-h // tile), -(-w // tile)
+    padded = np.pad(ink, ((0, rows * tile - h), (0, cols * tile - w)), mode="edge")
+    tiles = padded.reshape(rows, tile, cols, tile).transpose(0, 2, 1, 3).reshape(rows, cols, -1)
+    medians = ndimage.grey_opening(np.median(tiles, axis=2), size=(3, 3), mode="nearest")
+    if np.ptp(medians) < 0.02:
+        return np.full_like(ink, float(medians.mean()))  # evenly lit: one level will do
+    stretched = Image.fromarray(medians.astype(np.float32), mode="F").resize(
+        (cols * tile, rows * tile), Image.Resampling.BILINEAR)
+    return np.asarray(stretched)[:h, :w]
+
+
+def _otsu(values: np.ndarray) -> float:
+    """Otsu's threshold for values in [0, 1]: here, faint stroke edges versus stroke cores."""
+    hist, edges = np.histogram(values, bins=64, range=(0.0, 1.0))
+    hist = hist.astype(np.float64)
+    centres = (edges[:-1] + edges[1:]) / 2
+    weight0 = np.cumsum(hist)
+    weight1 = hist.sum() - weight0
+    cum_mean = np.cumsum(hist * centres)
+    mean_all = cum_mean[-1] / hist.sum()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        between = (mean_all * weight0 - cum_mean) ** 2 / (weight0 * weight1)
+    return float(edges[int(np.nan_to_num(between[:-1]).argmax()) + 1])
+
+
+def _remove_specks(mask: np.ndarray) -> np.ndarray:
+    labels, count = ndimage.label(mask, structure=np.ones((3, 3)))
+    if count == 0:
+        return mask
+    areas = np.bincount(labels.ravel())[1:]
+    # Pieces of a digit (a broken bar, the dot of a stroke) are not tiny next to the
+    # largest stroke; dust, noise and JPEG speckle are.
+    keep = areas >= max(4, 0.03 * areas.max())
+    return keep[labels - 1] & (labels > 0)
+
+
+# --------------------------------------------------------------------------- digits
+
+def _stroke_width(mask: np.ndarray) -> float:
+    # A stroke of width w and length L has area w*L and an outline of about 2*L pixels.
+    outline = mask & ~ndimage.binary_erosion(mask)
+    edges = int(outline.sum())
+    return 2.0 * float(mask.sum()) / edges if edges else 0.0
+
+
+def _normalise_stroke(mask: np.ndarray) -> np.ndarray:
+    width = _stroke_width(mask)
+    if width <= 0:
+        return mask
+    if width < 0.7 * TARGET_STROKE:
+        return ndimage.distance_transform_edt(~mask) <= (TARGET_STROKE - width) / 2
+    if width > 1.6 * TARGET_STROKE:
+        thinner = ndimage.distance_transform_edt(mask) > (width - TARGET_STROKE) / 2
+        # Thinning must not break the digit apart or erase a thin part of it.
+        before = ndimage.label(mask, structure=np.ones((3, 3)))[1]
+        after = ndimage.label(thinner, structure=np.ones((3, 3)))[1]
+        if after == before and thinner.sum() > 0.3 * mask.sum():
+            return thinner
+    return mask
+
+
+def _render(soft: np.ndarray, threshold: float) -> np.ndarray:
+    """A crop of ink strength around one digit -> the 28x28 uint8 MNIST-style field."""
+    mask = _normalise_stroke(_resize(soft, CROP_SIDE / max(soft.shape)) > threshold)
+    if not mask.any():
+        raise NoDigitFound("no digit found")
+    # The box is the rendered ink's own: faint edges kept for grouping may lie outside it.
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    mask = mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    # Area-averaging the binary strokes down to the 20x20 box gives MNIST's anti-aliasing.
+    small = _resize(mask.astype(np.float32), BOX_SIDE / max(mask.shape))
+    field = np.zeros((FIELD_SIDE, FIELD_SIDE), dtype=np.float32)
+    if small.sum() <= 0:
+        raise NoDigitFound("no digit found")
+    cy, cx = ndimage.center_of_mass(small)
+    top = int(np.clip(round(MNIST_CENTRE[0] - cy), 0, FIELD_SIDE - small.shape[0]))
+    left = int(np.clip(round(MNIST_CENTRE[1] - cx), 0, FIELD_SIDE - small.shape[1]))
+    field[top : top + small.shape[0], left : left + small.shape[1]] = small
+    return np.clip(field / field.max() * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def _digit_from(ink: _Ink, member: np.ndarray) -> Digit:
+    """Render the ink pixels selected by ``member`` (a bool mask) as one digit."""
+    rows = np.flatnonzero(member.any(axis=1))
+    cols = np.flatnonzero(member.any(axis=0))
+    top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    # Keep the soft edges of this digit's strokes but nothing of its neighbours'.
+    near = ndimage.binary_dilation(member[top:bottom, left:right], iterations=2)
+    soft = ink.soft[top:bottom, left:right] * near
+    box = tuple(int(round(v / ink.scale)) for v in (left, top, right - left, bottom - top))
+    return Digit(pixels=_render(soft, ink.threshold), box=box)
+
+
+def _prepare(image: bytes | np.ndarray) -> _Ink:
+    gray, original_shape = load_gray(image)
+    longest = max(gray.shape)
+    if longest < WORK_MIN_SIDE or longest > WORK_MAX_SIDE:
+        factor = (WORK_MIN_SIDE if longest < WORK_MIN_SIDE else WORK_MAX_SIDE) / longest
+        gray = _resize(gray, factor)
+    return _find_ink(gray, original_shape)
+
+
+def _resize(gray: np.ndarray, factor: float) -> np.ndarray:
+    h, w = gray.shape
+    size = (max(1, round(w * factor)), max(1, round(h * factor)))
+    resample = Image.Resampling.BILINEAR if factor > 1 else Image.Resampling.BOX
+    return np.asarray(Image.fromarray(gray.astype(np.float32), mode="F").resize(size, resample))
+
+
+def to_model_input(image: bytes | np.ndarray) -> Digit:
+    """One digit: all the ink in the image, normalised as MNIST was. Raises NoDigitFound."""
+    ink = _prepare(image)
+    return _digit_from(ink, ink.mask)
+
+
+# --------------------------------------------------------------------------- lines
+
+@dataclass
+class _Group:
+    labels: list[int]
+    left: int
+    right: int  # exclusive
+    top: int
+    bottom: int  # exclusive
+    area: int
+
+    @property
+    def width(self) -> int:
+        return self.right - self.left
+
+    @property
+    def height(self) -> int:
+        return self.bottom - self.top
+
+    def absorb(self, other: _Group) -> None:
+        self.labels += other.labels
+        self.left, self.right = min(self.left, other.left), max(self.right, other.right)
+        self.top, self.bottom = min(self.top, other.top), max(self.bottom, other.bottom)
+        self.area += other.area
+
+
+def _x_overlap(a: _Group, b: _Group) -> int:
+    return max(0, min(a.right, b.right) - max(a.left, b.left))
+
+
+def _merge_fragments(groups: list[_Group], line_height: float) -> list[_Group]:
+    """Join the pieces of a broken stroke (the bar of a 5, the top of a 7) to their digit.
+
+    A piece is a fragment when it is much shorter than the line; it joins the digit it
+    overlaps most horizontally. Full-height neighbours that merely touch in x stay apart.
+    """
+    changed = True
+    while changed and len(groups) > 1:
+        changed = False
+        for fragment in sorted(groups, key=lambda g: g.area):
+            if fragment.height >= 0.6 * line_height:
+                continue
+            others = [g for g in groups if g is not fragment]
+            best = max(others, key=lambda g: (_x_overlap(fragment, g), -abs(
+                (g.left + g.right) - (fragment.left + fragment.right))))
+            overlap = _x_overlap(fragment, best)
+            gap = max(best.left - fragment.right, fragment.left - best.right, 0)
+            if overlap >= 0.4 * fragment.width or (overlap == 0 and gap < 0.1 * line_height
+                                                     and fragment.area < 0.25 * best.area):
+                best.absorb(fragment)
+                groups.remove(fragment)
+                changed = True
+                break
+    return groups
+
+
+def _split_points(profile: np.ndarray, pieces: int) -> list[int]:
+    """Columns at which to cut touching digits: the thinnest ink near each even share.
+
+    A cut is made only where the ink really narrows (a valley in the column profile);
+    a wide 0 or 2 has no such valley and stays whole.
+    """
+    width = len(profile)
+    typical = float(np.median(profile[profile > 0])) if (profile > 0).any() else 0.0
+    cuts = []
+    for k in range(1, pieces):
+        ideal = k * width / pieces
+        window = max(1, int(0.3 * width / pieces))
+        lo, hi = max(1, int(ideal - window)), min(width - 1, int(ideal + window) + 1)
+        best = lo + int(np.argmin(profile[lo:hi]))
+        if profile[best] <= 0.5 * typical:
+            cuts.append(best)
+    return cuts
+
+
+Scorer = Callable[[np.ndarray], np.ndarray]
+"""Confidence of a classifier for each of (N, 28, 28) digits: lets segmentation check
+its doubtful cuts and joins by how much more a reader believes the result."""
+
+# A doubtful join or split must make the reader this much surer to be taken.
+SCORE_MARGIN = 0.1
+
+
+def _bounds(member: np.ndarray) -> tuple[int, int]:
+    cols = np.flatnonzero(member.any(axis=0))
+    return int(cols[0]), int(cols[-1]) + 1
+
+
+def segment_digits(image: bytes | np.ndarray, *, max_digits: int = 32,
+                   scorer: Scorer | None = None) -> list[Digit]:
+    """A line of handwritten digits, left to right, each normalised as MNIST was.
+
+    Connected components are the digits; fragments of a broken stroke are merged back,
+    and a component much wider than a digit is split where its ink is thinnest. With a
+    ``scorer``, a split is kept only if its pieces read more surely than the whole, and
+    neighbours close enough to be one broken digit are joined if they read more surely
+    as one. Raises NoDigitFound when there is no ink.
+    """
+    ink = _prepare(image)
+    labels, count = ndimage.label(ink.mask, structure=np.ones((3, 3)))
+    groups = []
+    for index, region in enumerate(ndimage.find_objects(labels), start=1):
+        if region is None:
+            continue
+        area = int((labels[region] == index).sum())
+        groups.append(_Group([index], region[1].start, region[1].stop, region[0].start,
+                             region[0].stop, area))
+    heights = sorted(g.height for g in groups)
+    tall = [h for h in heights if h >= 0.5 * heights[-1]]
+    line_height = float(np.median(tall))
+    groups = _merge_fragments(groups, line_height)
+
+    def confidence(members: list[np.ndarray]) -> np.ndarray:
+        return scorer(np.stack([_digit_from(ink, m).pixels for m in members]))
+
+    members: list[np.ndarray] = []
+    for group in sorted(groups, key=lambda g: g.left):
+        member = np.isin(labels, group.labels)
+        parts = _split(member, group, line_height, max_digits)
+        if len(parts) > 1 and scorer is not None:
+            whole, pieces = confidence([member])[0], confidence(parts)
+            if np.prod(pieces) < whole + SCORE_MARGIN:
+                parts = [member]
+        members.extend(parts)
+    if scorer is not None:
+        members = _join_broken(members, line_height, confidence)
+    members.sort(key=lambda m: _bounds(m)[0])
+    return [_digit_from(ink, member) for member in members[:max_digits]]
+
+
+def _split(member: np.ndarray, group: _Group, line_height: float, max_digits: int) -> list[np.ndarray]:
+    # Digits are seldom much wider than tall; a blob far wider may be touching digits.
+    if group.width <= 1.3 * line_height:
+        return [member]
+    pieces = max(2, min(int(round(group.width / (0.75 * line_height))), max_digits))
+    region = member[:, group.left : group.right]
+    cuts = [0, *_split_points(region.sum(axis=0), pieces), group.width]
+    parts = []
+    for start, stop in zip(cuts, cuts[1:]):
+        part = np.zeros_like(member)
+        part[:, group.left + start : group.left + stop] = region[:, start:stop]
+        if part.sum() >= MIN_INK_PIXELS:
+            parts.append(part)
+    return parts or [member]
+
+
+def _join_broken(members: list[np.ndarray], line_height: float, confidence) -> list[np.ndarray]:
+    """Join neighbours that read better as one digit (a 4 or a 9 whose stroke broke)."""
+    members = sorted(members, key=lambda m: _bounds(m)[0])
+    while len(members) > 1:
+        pairs = []
+        for i in range(len(members) - 1):
+            (left_a, right_a), (left_b, right_b) = _bounds(members[i]), _bounds(members[i + 1])
+            close = left_b - right_a < 0.25 * line_height
+            digit_sized = max(right_a, right_b) - min(left_a, left_b) <= 1.1 * line_height
+            if close and digit_sized:
+                pairs.append(i)
+        if not pairs:
+            break
+        singles = confidence(members)
+        joined = confidence([members[i] | members[i + 1] for i in pairs])
+        gains = [joined[k] - singles[i] * singles[i + 1] for k, i in enumerate(pairs)]
+        best = int(np.argmax(gains))
+        if gains[best] < SCORE_MARGIN:
+            break
+        i = pairs[best]
+        members[i : i + 2] = [members[i] | members[i + 1]]
+    return members

@@ -1,0 +1,194 @@
+"""Training: MNIST plus augmentation in, a versioned artifact out.
+
+An artifact is a folder ``<out_dir>/<version>/`` holding ``model.keras``, ``metadata.json``
+(everything needed to trust and reproduce it) and PNG plots of the training curves and the
+test confusion matrix.
+"""
+from __future__ import annotations
+
+import json
+import multiprocessing
+import platform
+import sys
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from ml import data, preprocessing, synthetic
+from ml.artifact import METADATA_FILE, MODEL_FILE, sha256_of
+from ml.report import classification_report, plot_confusion_matrix, plot_training_curves
+
+VALIDATION_SIZE = 2000
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 24
+    batch_size: int = 128
+    learning_rate: float = 2e-3
+    width: int = 32
+    dropout: float = 0.4
+    seed: int = 1234
+    # Share of training images shown, each epoch, as a realistic photo or drawing of the
+    # digit put through the serving preprocessing instead of the raw MNIST pixels.
+    realistic_share: float = 0.5
+    # Train on the first N training images only (quick runs and tests); None: all 60,000.
+    limit: int | None = None
+
+
+REALISTIC_CHUNKS = 16
+
+
+def _realistic_chunk(x: np.ndarray, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    out = np.empty_like(x)
+    for i, digit in enumerate(x):
+        image, _ = synthetic.render_single(digit, rng, max_canvas=256)
+        try:
+            out[i] = preprocessing.to_model_input(image).pixels
+        except (preprocessing.NoDigitFound, preprocessing.ImageDecodeError):
+            out[i] = digit
+    return out
+
+
+def realistic_copies(x: np.ndarray, *, seed: int, workers: int = 2) -> np.ndarray:
+    """Each digit re-rendered as a person would draw or photograph it (off-centre, any
+    size and polarity, paper, uneven light, noise, blur, JPEG) and normalised by the same
+    preprocessing that serves. Training on these teaches the model what serving feeds it.
+    """
+    chunks = np.array_split(np.arange(len(x)), REALISTIC_CHUNKS)
+    jobs = [(x[idx], seed * 1000 + i) for i, idx in enumerate(chunks)]
+    # "spawn": the caller may already run TensorFlow, whose threads do not survive a fork.
+    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+        return np.concatenate(pool.starmap(_realistic_chunk, jobs))
+
+
+def _dataset(x, y, *, config: TrainConfig, augment: bool, realistic=None):
+    import tensorflow as tf
+
+    from ml.augment import augment_batch
+
+    if not augment:
+        ds = tf.data.Dataset.from_tensor_slices((x[..., None].astype("float32"), y.astype("int32")))
+        return ds.batch(512).prefetch(tf.data.AUTOTUNE)
+    realistic = x if realistic is None else realistic
+    ds = tf.data.Dataset.from_tensor_slices((x[..., None], realistic[..., None], y.astype("int32")))
+    ds = ds.shuffle(len(x), seed=config.seed, reshuffle_each_iteration=True)
+    # Each epoch every digit appears once, as its raw pixels or as its realistic copy.
+    ds = ds.map(lambda raw, real, label: (
+        tf.cast(tf.where(tf.random.uniform([], seed=config.seed) < config.realistic_share, real, raw),
+                tf.float32),
+        label,
+    ))
+    ds = ds.batch(config.batch_size)
+    # A counter gives every batch its own stateless seed, so runs are repeatable.
+    counter = tf.data.Dataset.counter()
+    ds = tf.data.Dataset.zip((ds, counter)).map(
+        lambda batch, step: (augment_batch(batch[0], tf.stack([config.seed, step])), batch[1]),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def predict_in_batches(model, x: np.ndarray, batch_size: int = 1000) -> np.ndarray:
+    """Class probabilities for uint8 images (N, 28, 28), without Keras' predict() overhead."""
+    outputs = [
+        model(x[i : i + batch_size, ..., None], training=False).numpy()
+        for i in range(0, len(x), batch_size)
+    ]
+    return np.concatenate(outputs) if outputs else np.zeros((0, 10), np.float32)
+
+
+def train(*, mnist_dir: str | Path, out_dir: str | Path, config: TrainConfig = TrainConfig(),
+          command: str = "", verbose: int = 1) -> Path:
+    """Train a model and write its artifact; returns the artifact folder."""
+    import keras
+
+    from ml.model import build_model
+
+    started = time.perf_counter()
+    mnist = data.load(mnist_dir)
+    keras.utils.set_random_seed(config.seed)
+
+    order = np.random.default_rng(config.seed).permutation(len(mnist.x_train))
+    val_idx, train_idx = order[:VALIDATION_SIZE], order[VALIDATION_SIZE:]
+    if config.limit is not None:
+        train_idx = train_idx[: config.limit]
+        val_idx = val_idx[: max(100, config.limit // 10)]
+    x_train, y_train = mnist.x_train[train_idx], mnist.y_train[train_idx]
+    x_val, y_val = mnist.x_train[val_idx], mnist.y_train[val_idx]
+
+    realistic = realistic_copies(x_train, seed=config.seed) if config.realistic_share > 0 else None
+    steps = config.epochs * int(np.ceil(len(x_train) / config.batch_size))
+    schedule = keras.optimizers.schedules.CosineDecay(
+        config.learning_rate, decay_steps=steps, alpha=0.01,
+        warmup_target=None,
+    )
+    model = build_model(width=config.width, dropout=config.dropout)
+    model.compile(
+        optimizer=keras.optimizers.Adam(schedule),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    history = model.fit(
+        _dataset(x_train, y_train, config=config, augment=True, realistic=realistic),
+        validation_data=_dataset(x_val, y_val, config=config, augment=False),
+        epochs=config.epochs,
+        shuffle=False,  # the dataset shuffles itself, reproducibly
+        verbose=verbose,
+    ).history
+    training_seconds = time.perf_counter() - started
+
+    test_probs = predict_in_batches(model, mnist.x_test)
+    test_report = classification_report(mnist.y_test, test_probs.argmax(axis=1))
+
+    created = datetime.now(timezone.utc)
+    version = f"cnn-{created:%Y%m%d-%H%M%S}"
+    artifact_dir = Path(out_dir) / version
+    artifact_dir.mkdir(parents=True, exist_ok=False)
+    # Save an uncompiled copy: no optimizer state, so the file is small and load-only.
+    clean = build_model(width=config.width, dropout=config.dropout)
+    clean.set_weights(model.get_weights())
+    clean.save(artifact_dir / MODEL_FILE)
+
+    plot_training_curves(history, artifact_dir / "training_curves.png")
+    plot_confusion_matrix(
+        test_report["confusion_matrix"], artifact_dir / "confusion_matrix.png",
+        f"{version}: MNIST test, {100 * test_report['accuracy']:.2f}%",
+    )
+    metadata = {
+        "version": version,
+        "created_at": created.isoformat(),
+        "model_file": MODEL_FILE,
+        "model_sha256": sha256_of(artifact_dir / MODEL_FILE),
+        "input": {"shape": [28, 28, 1], "dtype": "uint8", "range": [0, 255],
+                  "polarity": "white ink on black, MNIST-normalised (see ml/preprocessing.py)"},
+        "data": {"mnist_sha256": mnist.hashes, "train_images": int(len(x_train)),
+                 "validation_images": int(len(x_val)), "test_images": int(len(mnist.x_test))},
+        "hyperparameters": asdict(config),
+        "training_seconds": round(training_seconds, 1),
+        "history": {k: [round(float(v), 5) for v in vs] for k, vs in history.items()},
+        "test_accuracy": test_report["accuracy"],
+        "per_class_accuracy": test_report["per_class_accuracy"],
+        "confusion_matrix": test_report["confusion_matrix"],
+        "environment": {
+            "python": platform.python_version(),
+            "tensorflow": _version("tensorflow"),
+            "keras": keras.__version__,
+            "numpy": np.__version__,
+            "machine": platform.machine(),
+        },
+        "command": command or " ".join(sys.argv),
+    }
+    (artifact_dir / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n")
+    return artifact_dir
+
+
+def _version(module: str) -> str:
+    try:
+        return __import__(module).__version__
+    except Exception:  # noqa: BLE001 - metadata only
+        return "unknown"

@@ -1,0 +1,314 @@
+"""REST API for predictions (/api/v1/predictions/, /api/v1/model/), on the same services
+and selectors as the pages. The pages' JavaScript calls these endpoints too."""
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import time
+
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.generics import ListAPIView
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ml.artifact import ArtifactError, load_metadata
+from recognition import selectors, services
+from recognition.filters import PredictionFilter
+from recognition.models import Prediction
+
+MAX_WAIT_SECONDS = 10
+MAX_BATCH = 100
+DATA_URL = re.compile(r"^data:(?P<type>[\w.+-]+/[\w.+-]+)?(;[\w=.+-]+)*;base64,(?P<data>.*)$", re.S)
+IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/bmp", "image/webp", "image/x-ms-bmp"}
+
+
+class PayloadTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "too_large"
+    default_detail = "The image is too large."
+
+
+class NotAnImage(APIException):
+    status_code = status.HTTP_415_UNSUPPORTED_MEDIA_TYPE
+    default_code = "not_an_image"
+    default_detail = "The file is not an image we can read."
+
+
+class DigitSerializer(serializers.Serializer):
+    digit = serializers.IntegerField()
+    confidence = serializers.FloatField()
+    probabilities = serializers.ListField(child=serializers.FloatField(), min_length=10, max_length=10)
+    box = serializers.ListField(child=serializers.IntegerField(), min_length=4, max_length=4,
+                                help_text="[x, y, width, height] in the image's pixels.")
+    input_url = serializers.CharField(help_text="The 28x28 image the model saw, as PNG.")
+
+
+class PredictionSerializer(serializers.ModelSerializer):
+    digit = serializers.IntegerField(allow_null=True, read_only=True,
+                                     help_text="The answer in single-digit mode, else null.")
+    number = serializers.SerializerMethodField(help_text="The digits left to right in number mode, else null.")
+    probabilities = serializers.ListField(child=serializers.FloatField(), allow_null=True, read_only=True,
+                                         help_text="Ten class probabilities in single-digit mode, else null.")
+    digits = serializers.SerializerMethodField()
+    completed_at = serializers.DateTimeField(source="finished_at", read_only=True, allow_null=True)
+    error = serializers.SerializerMethodField()
+    feedback_label = serializers.SerializerMethodField()
+    image_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Prediction
+        fields = ["id", "status", "mode", "digit", "number", "confidence", "probabilities", "digits",
+                  "source", "model_version", "created_at", "completed_at", "error", "feedback_label",
+                  "image_url"]
+        read_only_fields = fields
+
+    def get_number(self, obj) -> str | None:
+        return obj.answer if obj.mode == Prediction.Mode.NUMBER and obj.answer else None
+
+    @extend_schema_field(DigitSerializer(many=True))
+    def get_digits(self, obj) -> list[dict]:
+        request = self.context.get("request")
+        out = []
+        for index, digit in enumerate(obj.digits):
+            url = reverse("recognition:model-input", args=[obj.pk, index])
+            out.append({
+                "digit": digit["digit"], "confidence": digit["confidence"],
+                "probabilities": digit["probabilities"], "box": digit["box"],
+                "input_url": request.build_absolute_uri(url) if request else url,
+            })
+        return out
+
+    def get_error(self, obj) -> str | None:
+        return obj.error or None
+
+    def get_feedback_label(self, obj) -> str | None:
+        return obj.feedback_label or None
+
+    def get_image_url(self, obj) -> str:
+        url = reverse("recognition:image", args=[obj.pk])
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request else url
+
+
+@extend_schema_field({"type": "string", "format": "binary",
+                      "description": "A file (multipart), or base64 / a data: URL (JSON)."})
+class ImageField(serializers.Field):
+    """An image as a multipart file, or in JSON as base64 or a data: URL."""
+
+    default_error_messages = {
+        "required": "Send an image: a file in the field `image`, or base64 / a data: URL in JSON.",
+        "base64": "The image is not valid base64.",
+        "media_type": "The data URL must have an image media type (image/png, image/jpeg, ...).",
+    }
+
+    def to_internal_value(self, value) -> tuple[bytes, str]:
+        if hasattr(value, "read"):
+            if value.size > settings.MAX_UPLOAD_BYTES:
+                raise PayloadTooLarge(_too_large(value.size))
+            return value.read(), getattr(value, "name", "") or ""
+        if not isinstance(value, str) or not value.strip():
+            self.fail("required")
+        text = value.strip()
+        match = DATA_URL.match(text)
+        if text.startswith("data:") and not match:
+            self.fail("base64")
+        if match:
+            if (match.group("type") or "").lower() not in IMAGE_TYPES:
+                self.fail("media_type")
+            text = match.group("data")
+        if len(text) * 3 // 4 > settings.MAX_UPLOAD_BYTES:
+            raise PayloadTooLarge(_too_large(len(text) * 3 // 4))
+        try:
+            return base64.b64decode(re.sub(r"\s+", "", text), validate=True), ""
+        except (binascii.Error, ValueError):
+            self.fail("base64")
+
+    def to_representation(self, value):
+        return None
+
+
+def _too_large(size: int) -> str:
+    return f"The image is {size / 1e6:.1f} MB; at most {settings.MAX_UPLOAD_BYTES / 1e6:.0f} MB is accepted."
+
+
+class PredictionCreateSerializer(serializers.Serializer):
+    image = ImageField(help_text="A file (multipart), or base64 / a data: URL (JSON).")
+    mode = serializers.ChoiceField(choices=Prediction.Mode.choices, default=Prediction.Mode.DIGIT)
+    source = serializers.ChoiceField(
+        choices=Prediction.Source.values, default=Prediction.Source.API,
+        help_text="Used by the site's own draw and upload pages; with a token it is always `api`.",
+    )
+
+
+class BatchCreateSerializer(serializers.Serializer):
+    images = serializers.ListField(child=ImageField(), min_length=1, max_length=MAX_BATCH,
+                                   help_text=f"Up to {MAX_BATCH} images: files (multipart) or base64 strings.")
+    mode = serializers.ChoiceField(choices=Prediction.Mode.choices, default=Prediction.Mode.DIGIT)
+
+
+class FeedbackSerializer(serializers.Serializer):
+    label = serializers.RegexField(r"^[0-9]{0,64}$", allow_blank=True,
+                                   help_text="The right answer (digits only); empty clears it.")
+
+
+def _create(request, images: list[tuple[bytes, str]], mode: str,
+            source: str = Prediction.Source.API) -> list[Prediction]:
+    """Create through the service, turning its validation errors into API errors."""
+    try:
+        return services.predictions_create(owner=request.user, images=images, source=source, mode=mode)
+    except services.ImageTooLarge as exc:
+        raise PayloadTooLarge(exc.messages[0])
+    except DjangoValidationError as exc:
+        if exc.code == "not_an_image":
+            raise NotAnImage(exc.messages[0])
+        raise ValidationError({"image": exc.messages})
+
+
+def _wait_for(prediction: Prediction, seconds: float) -> Prediction:
+    """Poll the row until it is finished or the time is up (at most MAX_WAIT_SECONDS).
+
+    Polling the database costs one indexed read per step, and the web server runs many
+    threads per process, so one waiting client does not hold up anyone else.
+    """
+    deadline = time.monotonic() + min(seconds, MAX_WAIT_SECONDS)
+    delay = 0.01
+    while time.monotonic() < deadline:
+        prediction.refresh_from_db()
+        if prediction.is_finished:
+            break
+        time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+        delay = min(delay * 1.5, 0.1)
+    return prediction
+
+
+class PredictionListCreate(ListAPIView):
+    """Your predictions (newest first, paginated, filterable), and submitting a new one."""
+
+    serializer_class = PredictionSerializer
+    filterset_class = PredictionFilter
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no user
+            return Prediction.objects.none()
+        return selectors.predictions_for(self.request.user)
+
+    @extend_schema(
+        request={"multipart/form-data": PredictionCreateSerializer, "application/json": PredictionCreateSerializer},
+        parameters=[OpenApiParameter("wait", OpenApiTypes.INT, description=(
+            f"Wait up to this many seconds (at most {MAX_WAIT_SECONDS}) for the answer: 201 with the "
+            "finished prediction if it is done in time, else 202 pending."))],
+        responses={201: PredictionSerializer, 202: PredictionSerializer},
+    )
+    def post(self, request):
+        wait = _wait_seconds(request)
+        incoming = PredictionCreateSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        image, name = incoming.validated_data["image"]
+        prediction = _create(request, [(image, name)], incoming.validated_data["mode"],
+                             _source(request, incoming.validated_data["source"]))[0]
+        if wait:
+            prediction = _wait_for(prediction, wait)
+        code = status.HTTP_201_CREATED if prediction.is_finished else status.HTTP_202_ACCEPTED
+        location = reverse("api:prediction-detail", args=[prediction.pk])
+        return Response(PredictionSerializer(prediction, context={"request": request}).data, status=code,
+                        headers={"Location": request.build_absolute_uri(location)})
+
+
+def _source(request, asked: str) -> str:
+    """The source to record: the site's own pages (a browser session) may say "draw" or
+    "upload"; a program with a token is always "api", whatever it sends, so history stays true."""
+    if isinstance(request.successful_authenticator, SessionAuthentication):
+        return asked
+    return Prediction.Source.API
+
+
+def _wait_seconds(request) -> float:
+    raw = request.query_params.get("wait")
+    if raw in (None, ""):
+        return 0.0
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValidationError({"wait": [f"A number of seconds from 0 to {MAX_WAIT_SECONDS}."]})
+    if not 0 <= value <= MAX_WAIT_SECONDS:
+        raise ValidationError({"wait": [f"A number of seconds from 0 to {MAX_WAIT_SECONDS}."]})
+    return value
+
+
+class PredictionBatch(APIView):
+    parser_classes = [JSONParser, MultiPartParser]
+
+    @extend_schema(
+        request={"multipart/form-data": BatchCreateSerializer, "application/json": BatchCreateSerializer},
+        responses={202: PredictionSerializer(many=True)},
+    )
+    def post(self, request):
+        """Submit up to 100 images at once; all are accepted, or none is."""
+        data = request.data
+        if hasattr(data, "getlist"):  # multipart: repeated `images` fields
+            data = {"images": data.getlist("images"), "mode": data.get("mode", Prediction.Mode.DIGIT)}
+        incoming = BatchCreateSerializer(data=data)
+        incoming.is_valid(raise_exception=True)
+        predictions = _create(request, incoming.validated_data["images"], incoming.validated_data["mode"])
+        body = PredictionSerializer(predictions, many=True, context={"request": request}).data
+        return Response(body, status=status.HTTP_202_ACCEPTED)
+
+
+class PredictionDetail(APIView):
+    @extend_schema(responses=PredictionSerializer)
+    def get(self, request, pk):
+        """One of your predictions."""
+        prediction = selectors.prediction_for_user(request.user, pk)
+        return Response(PredictionSerializer(prediction, context={"request": request}).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, pk):
+        """Delete one of your predictions and its image."""
+        services.prediction_delete(prediction=selectors.prediction_for_user(request.user, pk))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PredictionFeedback(APIView):
+    @extend_schema(request=FeedbackSerializer, responses=PredictionSerializer)
+    def post(self, request, pk):
+        """Say what the right answer was (digits only; empty clears it)."""
+        prediction = selectors.prediction_for_user(request.user, pk)
+        incoming = FeedbackSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        try:
+            services.prediction_give_feedback(prediction=prediction, label=incoming.validated_data["label"])
+        except DjangoValidationError as exc:
+            raise ValidationError({"label": exc.messages})
+        return Response(PredictionSerializer(prediction, context={"request": request}).data)
+
+
+class ActiveModel(APIView):
+    @extend_schema(responses=inline_serializer("ActiveModel", {
+        "version": serializers.CharField(),
+        "test_accuracy": serializers.FloatField(),
+        "per_class_accuracy": serializers.DictField(child=serializers.FloatField()),
+        "trained_at": serializers.DateTimeField(),
+    }))
+    def get(self, request):
+        """The model that answers predictions now, and how well it does on MNIST test."""
+        try:
+            metadata = load_metadata(settings.ML_MODEL_DIR)
+        except ArtifactError:
+            return Response({"error": {"code": "model_unavailable", "message": "The model is not available.",
+                                       "fields": {}}}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+        return Response({
+            "version": metadata["version"],
+            "test_accuracy": metadata.get("test_accuracy"),
+            "per_class_accuracy": metadata.get("per_class_accuracy", {}),
+            "trained_at": metadata.get("created_at"),
+        })

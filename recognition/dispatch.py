@@ -1,0 +1,76 @@
+"""Where predictions run: Celery workers when a broker is configured, else this process.
+
+Either way the work is the same service, ``services.predictions_run``. A prediction that
+cannot be sent (the broker is down) stays pending in the database, and the stale-pending
+sweeper sends it again later: the row, not the queue, is the source of truth.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from django.conf import settings
+from django.db import close_old_connections
+
+log = logging.getLogger(__name__)
+
+_executor: ThreadPoolExecutor | None = None
+_executor_lock = threading.Lock()
+
+
+def _chunks(ids: list, size: int):
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+def enqueue(prediction_ids: list) -> None:
+    """Send predictions to be run; never raises (the sweeper covers a failed send)."""
+    ids = [str(i) for i in prediction_ids]
+    if not settings.CELERY_BROKER_URL:
+        _in_process().submit(_run_in_process, ids)
+        return
+    from recognition.tasks import run_predictions
+
+    # Several ids per task let a worker put them through the model as one batch.
+    for chunk in _chunks(ids, settings.PREDICTION_TASK_BATCH):
+        try:
+            run_predictions.apply_async(args=[chunk], retry=False)
+        except Exception as exc:  # noqa: BLE001 - any broker failure: keep the rows pending
+            log.warning("could not queue %d prediction(s), the sweeper will resend them: %s",
+                        len(chunk), exc)
+
+
+def _in_process() -> ThreadPoolExecutor:
+    global _executor
+    with _executor_lock:
+        if _executor is None:
+            _executor = ThreadPoolExecutor(max_workers=settings.INPROCESS_INFERENCE_THREADS,
+                                           thread_name_prefix="inference")
+            threading.Thread(target=_sweep_forever, name="stale-sweeper", daemon=True).start()
+        return _executor
+
+
+def _run_in_process(ids: list[str]) -> None:
+    from recognition.services import predictions_run
+
+    try:
+        predictions_run(ids)
+    except Exception:  # noqa: BLE001 - the sweeper retries; a thread must not die silently
+        log.exception("in-process inference failed for %s", ids)
+    finally:
+        close_old_connections()
+
+
+def _sweep_forever() -> None:
+    """The embedded mode's stand-in for Celery beat: resend stale pending predictions."""
+    from recognition.services import predictions_requeue_stale
+
+    stop = threading.Event()
+    while not stop.wait(settings.PREDICTION_STALE_SECONDS / 2):
+        try:
+            predictions_requeue_stale()
+        except Exception:  # noqa: BLE001 - e.g. the database is briefly unreachable
+            log.exception("stale-pending sweep failed")
+        finally:
+            close_old_connections()

@@ -1,0 +1,39 @@
+"""History and API list filters: by answer, status, source, mode, date and feedback."""
+import django_filters
+from django import forms
+
+from recognition.models import Prediction
+
+# Browsers send type="date" inputs as YYYY-MM-DD, the format the API documents too.
+DATE_INPUT = forms.DateInput(attrs={"type": "date"})
+
+
+class AnyYesNo(forms.NullBooleanSelect):
+    """Yes / No, and "Any" for no filter (Django's label for that is "Unknown")."""
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs)
+        self.choices = [("unknown", "Any"), ("true", "Yes"), ("false", "No")]
+
+
+class PredictionFilter(django_filters.FilterSet):
+    digit = django_filters.CharFilter(field_name="answer", lookup_expr="exact", label="Answer",
+                                      help_text="The digit (or digit string) answered.")
+    status = django_filters.ChoiceFilter(choices=Prediction.Status.choices, empty_label="Any")
+    source = django_filters.ChoiceFilter(choices=Prediction.Source.choices, empty_label="Any")
+    mode = django_filters.ChoiceFilter(choices=Prediction.Mode.choices, empty_label="Any")
+    created_after = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte",
+                                              label="From", help_text="YYYY-MM-DD, inclusive.",
+                                              widget=DATE_INPUT)
+    created_before = django_filters.DateFilter(field_name="created_at", lookup_expr="date__lte",
+                                               label="To", help_text="YYYY-MM-DD, inclusive.",
+                                               widget=DATE_INPUT)
+    has_feedback = django_filters.BooleanFilter(method="filter_has_feedback", label="Has feedback",
+                                                widget=AnyYesNo)
+
+    class Meta:
+        model = Prediction
+        fields = ["digit", "status", "source", "mode", "created_after", "created_before", "has_feedback"]
+
+    def filter_has_feedback(self, queryset, name, value):
+        return queryset.exclude(feedback_label="") if value else queryset.filter(feedback_label="")

@@ -1,0 +1,94 @@
+import base64
+import uuid
+
+import numpy as np
+from django.conf import settings
+from django.db import models
+
+
+class Prediction(models.Model):
+    """One image a person submitted and what the model answered: the source of truth.
+
+    Created ``pending`` by the web process, finished (``done`` or ``failed``) by the
+    inference service in a Celery worker or in-process. Nothing about a prediction lives
+    only in the broker: a lost task is re-sent from this row.
+    """
+
+    class Source(models.TextChoices):
+        DRAW = "draw", "Drawn"
+        UPLOAD = "upload", "Uploaded"
+        API = "api", "API"
+
+    class Mode(models.TextChoices):
+        DIGIT = "digit", "Single digit"
+        NUMBER = "number", "Number (a line of digits)"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    class ErrorCode(models.TextChoices):
+        NO_DIGIT = "no_digit", "No digit found"
+        UNREADABLE = "unreadable", "Unreadable image"
+        INTERNAL = "internal", "Internal error"
+
+    # A random id: another person's prediction cannot be found by counting.
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                              related_name="predictions")
+    image = models.FileField(upload_to="predictions/", max_length=200)
+    image_sha256 = models.CharField(max_length=64, db_index=True)
+    image_bytes = models.PositiveIntegerField()
+    image_name = models.CharField(max_length=200, blank=True, help_text="File name as uploaded.")
+    source = models.CharField(max_length=10, choices=Source.choices)
+    mode = models.CharField(max_length=10, choices=Mode.choices, default=Mode.DIGIT)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+
+    answer = models.CharField(max_length=64, blank=True, help_text="The digit, or the digits left to right.")
+    confidence = models.FloatField(null=True, blank=True)
+    # Per digit: {"digit", "confidence", "probabilities": [10 floats], "box": [x, y, w, h],
+    # "pixels": base64 of the 28x28 bytes the model saw}.
+    digits = models.JSONField(default=list, blank=True)
+    model_version = models.CharField(max_length=64, blank=True)
+    error_code = models.CharField(max_length=20, choices=ErrorCode.choices, blank=True)
+    error = models.TextField(blank=True, help_text="Why it failed, in words a person understands.")
+    attempts = models.PositiveSmallIntegerField(default=0)
+
+    feedback_label = models.CharField(max_length=64, blank=True,
+                                      help_text="The right answer, as the owner says.")
+    feedback_at = models.DateTimeField(null=True, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["owner", "-created_at"], name="prediction_owner_recent"),
+            models.Index(fields=["status", "queued_at"], name="prediction_status_queued"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_source_display()} {self.get_mode_display().lower()} {self.answer or self.status}"
+
+    @property
+    def digit(self) -> int | None:
+        """The answer as a number in single-digit mode."""
+        return int(self.answer) if self.mode == self.Mode.DIGIT and self.answer else None
+
+    @property
+    def probabilities(self) -> list[float] | None:
+        """The ten class probabilities in single-digit mode."""
+        return self.digits[0]["probabilities"] if self.mode == self.Mode.DIGIT and self.digits else None
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status != self.Status.PENDING
+
+    def model_input(self, index: int) -> np.ndarray:
+        """The 28x28 uint8 image the model saw for digit ``index``."""
+        raw = base64.b64decode(self.digits[index]["pixels"])
+        return np.frombuffer(raw, dtype=np.uint8).reshape(28, 28)

@@ -1,0 +1,35 @@
+"""Template filters for showing predictions: probabilities as percentages, timings in seconds."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from django import forms, template
+
+register = template.Library()
+
+
+@register.filter
+def percent(value: float | None, digits: int = 1) -> str:
+    """0.9731 -> "97.3%"; nothing for no value."""
+    if value is None or value == "":
+        return ""
+    return f"{float(value) * 100:.{int(digits)}f}%"
+
+
+@register.filter
+def seconds_until(start: datetime | None, end: datetime | None) -> str:
+    """How long from ``start`` to ``end``, e.g. "0.12 s"; nothing if either is missing."""
+    if not start or not end:
+        return ""
+    return f"{(end - start).total_seconds():.2f} s"
+
+
+@register.filter
+def small_control(field) -> str:
+    """A form field rendered with Bootstrap's small select or input look (django-filter's
+    widgets carry no classes)."""
+    is_select = isinstance(field.field.widget, forms.Select)
+    css = "form-select form-select-sm" if is_select else "form-control form-control-sm"
+    if field.errors:
+        css += " is-invalid"
+    return field.as_widget(attrs={"class": css})

@@ -1,0 +1,17 @@
+from django.urls import path
+
+from recognition import views
+
+app_name = "recognition"
+
+urlpatterns = [
+    path("draw/", views.draw, name="draw"),
+    path("upload/", views.upload, name="upload"),
+    path("history/", views.history, name="history"),
+    path("history/export.csv", views.history_export, name="history-export"),
+    path("history/<uuid:pk>/", views.detail, name="detail"),
+    path("history/<uuid:pk>/feedback", views.feedback, name="feedback"),
+    path("history/<uuid:pk>/delete", views.delete, name="delete"),
+    path("predictions/<uuid:pk>/image", views.prediction_image, name="image"),
+    path("predictions/<uuid:pk>/input/<int:index>.png", views.prediction_model_input, name="model-input"),
+]

@@ -1,0 +1,202 @@
+// Shows a prediction as the API returns it: the answer, its confidence, ten probability
+// bars and the 28x28 image the model saw for each digit, the boxes over the submitted
+// image, a link to the detail page and correct / wrong feedback. Shared by the draw and
+// upload pages. Everything from the server goes in as text, never as HTML.
+
+function el(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (name === "class") node.className = value;
+    else if (name === "text") node.textContent = value;
+    else node.setAttribute(name, value === true ? "" : value);
+  }
+  node.append(...children.filter((child) => child !== null && child !== undefined));
+  return node;
+}
+
+export function percent(value) {
+  return `${(value * 100).toFixed(1)}%`;
+}
+
+// Place each .digit-box (data-box="x,y,w,h" in image pixels) over its image, in percent of
+// the image's natural size, so the boxes follow the image as it scales.
+export function placeBoxes(container) {
+  const image = container.querySelector("img");
+  const place = () => {
+    if (!image.naturalWidth) return;
+    for (const box of container.querySelectorAll(".digit-box")) {
+      const [x, y, w, h] = box.dataset.box.split(",").map(Number);
+      Object.assign(box.style, {
+        left: `${(100 * x) / image.naturalWidth}%`,
+        top: `${(100 * y) / image.naturalHeight}%`,
+        width: `${(100 * w) / image.naturalWidth}%`,
+        height: `${(100 * h) / image.naturalHeight}%`,
+      });
+      box.hidden = false;
+    }
+  };
+  if (image.complete) place();
+  else image.addEventListener("load", place, { once: true });
+}
+
+function probabilityChart(digit) {
+  const description = digit.probabilities.map((p, index) => `${index}: ${percent(p)}`).join(", ");
+  const chart = el("div", { class: "prob-chart", role: "img", "aria-label": `Probabilities: ${description}`,
+    "data-testid": "prob-chart" });
+  digit.probabilities.forEach((p, index) => {
+    const fill = el("div", { class: "prob-fill" });
+    fill.style.height = `${Math.round(p * 100)}%`;
+    chart.append(el("div", {
+      class: index === digit.digit ? "prob prob-top" : "prob", title: `${index}: ${percent(p)}`,
+      "data-testid": "prob-bar",
+    }, el("div", { class: "prob-track" }, fill), el("span", { class: "prob-label", text: String(index) })));
+  });
+  return chart;
+}
+
+function digitCard(digit, index, count) {
+  const name = count > 1 ? `Digit ${index + 1}` : "The digit";
+  return el("figure", { class: "digit-card", "data-testid": "digit-card" },
+    el("img", { class: "model-input", src: digit.input_url, width: 84, height: 84,
+      alt: `${name} as the model saw it, 28 by 28 pixels` }),
+    probabilityChart(digit),
+    el("figcaption", {}, "Read as ", el("strong", { text: String(digit.digit) }), `, ${percent(digit.confidence)}`));
+}
+
+function boxedImage(prediction) {
+  const frame = el("div", { class: "boxed-image" },
+    el("img", { src: prediction.image_url, alt: "The submitted image, with a box around each digit found" }));
+  for (const digit of prediction.digits) {
+    frame.append(el("div", { class: "digit-box", "data-box": digit.box.join(","), hidden: true },
+      el("span", { class: "digit-box-label", text: String(digit.digit) })));
+  }
+  placeBoxes(frame);
+  return frame;
+}
+
+function feedbackControls(prediction, api) {
+  const answer = prediction.number ?? String(prediction.digit);
+  const status = el("span", { class: "small", role: "status", "data-testid": "feedback-status" });
+  const showStatus = (text, ok = true) => {
+    status.textContent = text;
+    status.className = ok ? "small text-success" : "small text-danger";
+  };
+  if (prediction.feedback_label) showStatus(`You said: ${prediction.feedback_label}`);
+
+  const correct = el("button", { type: "button", class: "btn btn-sm btn-outline-success",
+    "data-testid": "feedback-correct", text: "Correct" });
+  const wrong = el("button", { type: "button", class: "btn btn-sm btn-outline-danger",
+    "data-testid": "feedback-wrong", text: "Wrong" });
+
+  const inputId = `label-${prediction.id}`;
+  const input = el("input", { id: inputId, class: "form-control form-control-sm", inputmode: "numeric",
+    autocomplete: "off", pattern: prediction.mode === "digit" ? "[0-9]" : "[0-9]+",
+    maxlength: prediction.mode === "digit" ? 1 : 64, required: true, "data-testid": "feedback-label" });
+  const form = el("form", { class: "feedback-form d-flex flex-wrap align-items-center gap-2", hidden: true,
+    novalidate: true },
+    el("label", { class: "small", for: inputId, text: prediction.mode === "digit" ? "The right digit:" : "The right number:" }),
+    el("div", { style: "width: 8rem" }, input),
+    el("button", { type: "submit", class: "btn btn-sm btn-primary", "data-testid": "feedback-save", text: "Save" }));
+
+  const send = async (label) => {
+    correct.disabled = wrong.disabled = true;
+    try {
+      const updated = await api.feedback(prediction.id, label);
+      form.hidden = true;
+      showStatus(updated.feedback_label === answer ? "Thank you: marked as correct."
+        : `Thank you: recorded ${updated.feedback_label} as the right answer.`);
+    } catch (error) {
+      showStatus(error.message, false);
+    } finally {
+      correct.disabled = wrong.disabled = false;
+    }
+  };
+  correct.addEventListener("click", () => send(answer));
+  wrong.addEventListener("click", () => {
+    form.hidden = false;
+    input.focus();
+  });
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const label = input.value.trim();
+    if (!/^[0-9]+$/.test(label) || (prediction.mode === "digit" && label.length !== 1)) {
+      showStatus(prediction.mode === "digit" ? "Enter one digit, 0-9." : "Enter digits only.", false);
+      return;
+    }
+    send(label);
+  });
+
+  return el("div", { class: "d-flex flex-column gap-2" },
+    el("div", { class: "d-flex flex-wrap align-items-center gap-2" },
+      el("span", { class: "small", text: "Was it right?" }), correct, wrong, status),
+    form);
+}
+
+// Replace the content of `container` with `prediction` (finished or pending).
+// options: api (PredictionsApi, for feedback), detailUrl (id => URL of the detail page).
+export function renderResult(container, prediction, { api, detailUrl }) {
+  const link = () => el("a", { href: detailUrl(prediction.id), "data-testid": "result-detail-link",
+    text: "Details and history" });
+  container.replaceChildren();
+  container.dataset.status = prediction.status;
+
+  if (prediction.status === "pending") {
+    container.append(el("div", { class: "result d-flex align-items-center gap-2", "data-testid": "result" },
+      el("span", { class: "spinner-border spinner-border-sm", "aria-hidden": "true" }),
+      el("span", { text: "Recognising…" })));
+    return;
+  }
+  if (prediction.status === "failed") {
+    container.append(el("div", { class: "result", "data-testid": "result" },
+      el("div", { class: "alert alert-warning mb-2", role: "alert", "data-testid": "result-error",
+        text: prediction.error || "This image could not be recognised." }),
+      link()));
+    return;
+  }
+
+  const answer = prediction.number ?? String(prediction.digit);
+  const count = prediction.digits.length;
+  container.append(el("div", { class: "result", "data-testid": "result" },
+    el("div", { class: "result-summary mb-3" },
+      el("div", {},
+        el("div", { class: "small text-body-secondary", text: count > 1 ? "Number" : "Digit" }),
+        el("output", { class: "result-answer", "data-testid": "result-digit", text: answer })),
+      el("div", {},
+        el("div", { class: "small text-body-secondary", text: "Confidence" }),
+        el("span", { class: "fs-4", "data-testid": "result-confidence", text: percent(prediction.confidence) })),
+      prediction.mode === "number" ? boxedImage(prediction) : null),
+    el("div", { class: "small text-body-secondary mb-1",
+      text: count > 1 ? "What the model saw for each digit, and how sure it was of each answer:"
+        : "What the model saw, and how sure it was of each answer:" }),
+    el("div", { class: "digit-cards mb-3" }, ...prediction.digits.map((d, i) => digitCard(d, i, count))),
+    el("div", { class: "d-flex flex-wrap align-items-start justify-content-between gap-3" },
+      feedbackControls(prediction, api), link())));
+}
+
+// A failure that never became a prediction (a refused file, a lost connection).
+export function renderProblem(container, message) {
+  container.replaceChildren(el("div", { class: "alert alert-danger mb-0", role: "alert",
+    "data-testid": "result-error", text: message }));
+  container.dataset.status = "error";
+}
+
+// Submit an image and show the result in `container` as it arrives.
+export async function recognize(container, image, { api, detailUrl, mode, source, filename }) {
+  renderResult(container, { status: "pending" }, { api, detailUrl });
+  try {
+    let prediction = await api.create(image, { mode, source, filename });
+    renderResult(container, prediction, { api, detailUrl });
+    prediction = await api.finish(prediction);
+    renderResult(container, prediction, { api, detailUrl });
+    return prediction;
+  } catch (error) {
+    renderProblem(container, error.message);
+    return null;
+  }
+}
+
+// "/history/00000000-0000-0000-0000-000000000000/" -> id => "/history/<id>/".
+export function detailUrlFrom(template) {
+  return (id) => template.replace("00000000-0000-0000-0000-000000000000", id);
+}

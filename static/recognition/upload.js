@@ -1,0 +1,106 @@
+// Upload: every chosen or dropped picture is checked, previewed and sent on its own, and its
+// result shows up under it as soon as it arrives.
+import { PredictionsApi } from "./api.js";
+import { detailUrlFrom, recognize, renderProblem } from "./result.js";
+
+// Pictures sent at the same time; the rest wait their turn.
+const PARALLEL = 2;
+
+const page = document.getElementById("upload-page");
+const input = document.getElementById("upload-input");
+const dropZone = document.getElementById("drop-zone");
+const list = document.getElementById("upload-list");
+const api = new PredictionsApi(page.dataset.apiUrl);
+const detailUrl = detailUrlFrom(page.dataset.detailUrl);
+const maxBytes = Number(page.dataset.maxBytes);
+
+const megabytes = (bytes, digits) => `${(bytes / 1e6).toFixed(digits)} MB`;
+
+// Why this file cannot be sent, or "" if it can.
+function problemWith(file) {
+  if (file.size > maxBytes) {
+    return `This file is ${megabytes(file.size, 1)}; at most ${megabytes(maxBytes, 0)} is accepted.`;
+  }
+  if (file.size === 0) return "This file is empty.";
+  // Some systems give no type at all: then the server decides.
+  if (file.type && !file.type.startsWith("image/")) {
+    return "This file is not a picture. Choose a PNG, JPEG, GIF, BMP or WebP image.";
+  }
+  return "";
+}
+
+function itemFor(file) {
+  const item = document.createElement("li");
+  item.className = "upload-item";
+  item.dataset.testid = "upload-item";
+
+  const preview = document.createElement("img");
+  preview.className = "upload-preview";
+  preview.alt = `Preview of ${file.name}`;
+  if (file.type.startsWith("image/") && file.size <= maxBytes) {
+    preview.src = URL.createObjectURL(file);
+    preview.addEventListener("load", () => URL.revokeObjectURL(preview.src), { once: true });
+  }
+
+  const body = document.createElement("div");
+  const name = document.createElement("div");
+  name.className = "fw-semibold text-break mb-2";
+  name.textContent = file.name;
+  name.dataset.testid = "upload-name";
+  const result = document.createElement("div");
+  body.append(name, result);
+  item.append(preview, body);
+  return { item, result };
+}
+
+const queue = [];
+let running = 0;
+
+function pump() {
+  while (running < PARALLEL && queue.length) {
+    const job = queue.shift();
+    running += 1;
+    job().finally(() => {
+      running -= 1;
+      pump();
+    });
+  }
+}
+
+function add(files) {
+  // The mode at the time of choosing applies to these files.
+  const mode = document.querySelector('input[name="mode"]:checked').value;
+  const batch = document.createDocumentFragment();
+  for (const file of files) {
+    const { item, result } = itemFor(file);
+    batch.append(item);
+    const problem = problemWith(file);
+    if (problem) {
+      renderProblem(result, problem);
+      continue;
+    }
+    result.textContent = "Waiting…";
+    queue.push(() => recognize(result, file, { api, detailUrl, mode, source: "upload", filename: file.name }));
+  }
+  list.prepend(batch); // the newest pictures on top, in the order they were chosen
+  pump();
+}
+
+input.addEventListener("change", () => {
+  add(input.files);
+  input.value = ""; // choosing the same file again must send it again
+});
+
+for (const type of ["dragenter", "dragover"]) {
+  dropZone.addEventListener(type, (event) => {
+    event.preventDefault();
+    dropZone.classList.add("is-dragover");
+  });
+}
+for (const type of ["dragleave", "drop"]) {
+  dropZone.addEventListener(type, () => dropZone.classList.remove("is-dragover"));
+}
+dropZone.addEventListener("drop", (event) => {
+  event.preventDefault();
+  add(event.dataTransfer.files);
+});

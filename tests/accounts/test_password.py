@@ -1,0 +1,94 @@
+import re
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+
+pytestmark = pytest.mark.django_db
+
+NEW = "quartz-Meadow-58-river"
+
+
+def _request_reset_link(client, email: str) -> str:
+    """Ask for a reset mail and return the path of the link in it."""
+    client.post(reverse("accounts:password_reset"), {"email": email})
+    return re.search(r"http://testserver(/accounts/password/reset/\S+/)", mail.outbox[-1].body)[1]
+
+
+def test_it_changes_the_password_and_keeps_the_user_logged_in(client, owner, password):
+    client.force_login(owner)
+
+    response = client.post(
+        reverse("accounts:password_change"),
+        {"old_password": password, "new_password1": NEW, "new_password2": NEW},
+    )
+
+    assert response.status_code == 302
+    assert response.url == reverse("accounts:password_change_done")
+    owner.refresh_from_db()
+    assert owner.check_password(NEW)
+    assert client.get(reverse("accounts:profile")).status_code == 200
+
+
+def test_it_refuses_a_password_change_with_a_wrong_old_password(client, owner, password):
+    client.force_login(owner)
+
+    response = client.post(
+        reverse("accounts:password_change"),
+        {"old_password": "wrong", "new_password1": NEW, "new_password2": NEW},
+    )
+
+    assert response.status_code == 200
+    owner.refresh_from_db()
+    assert owner.check_password(password)
+
+
+def test_it_redirects_anonymous_password_change_to_login(client):
+    url = reverse("accounts:password_change")
+
+    response = client.get(url)
+
+    assert response.status_code == 302
+    assert response.url == f"{reverse('accounts:login')}?next={url}"
+
+
+def test_it_mails_a_reset_link_to_the_account_address(client, owner):
+    response = client.post(reverse("accounts:password_reset"), {"email": "owner@example.com"})
+
+    assert response.status_code == 302
+    assert response.url == reverse("accounts:password_reset_done")
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == ["owner@example.com"]
+    assert mail.outbox[0].subject == "Reset your DigitRec password"
+
+
+def test_it_sets_a_new_password_through_the_mailed_link(client, owner):
+    link = _request_reset_link(client, "owner@example.com")
+
+    # The link redirects to a URL without the token, as Django hides it from referrers.
+    form_url = client.get(link).url
+    response = client.post(form_url, {"new_password1": NEW, "new_password2": NEW})
+
+    assert response.status_code == 302
+    assert response.url == reverse("accounts:password_reset_complete")
+    owner.refresh_from_db()
+    assert owner.check_password(NEW)
+
+
+def test_it_sends_no_email_for_an_unknown_address_but_says_the_same(client, owner):
+    response = client.post(reverse("accounts:password_reset"), {"email": "nobody@example.com"})
+
+    assert response.status_code == 302
+    assert response.url == reverse("accounts:password_reset_done")
+    assert mail.outbox == []
+
+
+def test_it_rejects_a_used_reset_link(client, owner):
+    link = _request_reset_link(client, "owner@example.com")
+    form_url = client.get(link).url
+    client.post(form_url, {"new_password1": NEW, "new_password2": NEW})
+
+    response = client.get(link, follow=True)
+
+    assert response.status_code == 200
+    assert "This link no longer works" in response.content.decode()

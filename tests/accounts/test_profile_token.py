@@ -1,0 +1,108 @@
+import pytest
+from django.test import Client
+from django.urls import reverse
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.authtoken.models import Token
+from rest_framework.exceptions import AuthenticationFailed
+
+from accounts.services import token_rotate
+
+pytestmark = pytest.mark.django_db
+
+PROFILE = reverse("accounts:profile")
+ROTATE = reverse("accounts:token_rotate")
+
+
+def _authenticates(key: str):
+    """The user an API request with this token would act as."""
+    user, _ = TokenAuthentication().authenticate_credentials(key)
+    return user
+
+
+def test_it_redirects_anonymous_to_login_and_back(client):
+    response = client.get(PROFILE)
+
+    assert response.status_code == 302
+    assert response.url == f"{reverse('accounts:login')}?next={PROFILE}"
+
+
+def test_it_creates_the_token_on_first_visit_and_shows_it(client, owner):
+    client.force_login(owner)
+
+    response = client.get(PROFILE)
+
+    assert response.status_code == 200
+    token = Token.objects.get(user=owner)
+    assert token.key in response.content.decode()
+    assert _authenticates(token.key) == owner
+
+
+def test_it_shows_the_same_token_on_every_visit(client, owner):
+    client.force_login(owner)
+    client.get(PROFILE)
+    first = Token.objects.get(user=owner).key
+
+    response = client.get(PROFILE)
+
+    assert response.status_code == 200
+    assert Token.objects.get(user=owner).key == first
+
+
+def test_it_rotates_the_token_and_the_old_one_stops_working(client, owner):
+    old = Token.objects.create(user=owner).key
+    client.force_login(owner)
+
+    response = client.post(ROTATE)
+
+    assert response.status_code == 302
+    assert response.url == PROFILE
+    new = Token.objects.get(user=owner).key
+    assert new != old
+    assert _authenticates(new) == owner
+    with pytest.raises(AuthenticationFailed):
+        _authenticates(old)
+    assert new in client.get(PROFILE).content.decode()
+
+
+def test_it_rotates_only_the_requesters_token(client, owner, other):
+    others = Token.objects.create(user=other).key
+    client.force_login(owner)
+
+    client.post(ROTATE)
+
+    assert Token.objects.get(user=other).key == others
+
+
+def test_it_refuses_to_rotate_on_get(client, owner):
+    old = Token.objects.create(user=owner).key
+    client.force_login(owner)
+
+    response = client.get(ROTATE)
+
+    assert response.status_code == 405
+    assert Token.objects.get(user=owner).key == old
+
+
+def test_it_redirects_an_anonymous_rotation_to_login(client):
+    response = client.post(ROTATE)
+
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("accounts:login"))
+    assert not Token.objects.exists()
+
+
+def test_it_refuses_to_rotate_without_a_csrf_token(owner):
+    old = Token.objects.create(user=owner).key
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(owner)
+
+    response = client.post(ROTATE)
+
+    assert response.status_code == 403
+    assert Token.objects.get(user=owner).key == old
+
+
+def test_it_creates_a_token_when_rotating_a_user_without_one(owner):
+    token = token_rotate(user=owner)
+
+    assert Token.objects.get(user=owner) == token

@@ -1,0 +1,167 @@
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from digitrec.env import env_bool, env_int, env_list, env_str
+
+# Variables the settings read: cleared so the host's environment cannot leak into a run.
+SETTINGS_VARIABLES = ("DJANGO_", "DATABASE_URL", "CELERY_", "EMAIL_", "ML_MODEL_DIR", "MEDIA_ROOT")
+
+
+def _settings_under(env: dict, *names: str) -> subprocess.CompletedProcess:
+    """Import the settings in a fresh interpreter with `env`, printing `names` as JSON."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(SETTINGS_VARIABLES)}
+    code = (
+        "import json, django; from django.conf import settings; django.setup(); "
+        f"print(json.dumps({{n: getattr(settings, n) for n in {list(names)!r}}}, default=str))"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        env={**clean, "DJANGO_SETTINGS_MODULE": "digitrec.settings", **env},
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def _values(env: dict, *names: str) -> dict:
+    result = _settings_under(env, *names)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+@pytest.mark.parametrize("value", ["1", "true", "Yes", "ON"])
+def test_it_reads_true_booleans(monkeypatch, value):
+    monkeypatch.setenv("FLAG", value)
+
+    assert env_bool("FLAG", False) is True
+
+
+@pytest.mark.parametrize("value", ["0", "false", "No", "OFF"])
+def test_it_reads_false_booleans(monkeypatch, value):
+    monkeypatch.setenv("FLAG", value)
+
+    assert env_bool("FLAG", True) is False
+
+
+def test_it_names_the_variable_holding_an_invalid_boolean(monkeypatch):
+    monkeypatch.setenv("DJANGO_DEBUG", "maybe")
+
+    with pytest.raises(ImproperlyConfigured, match=r"DJANGO_DEBUG='maybe' is not a boolean"):
+        env_bool("DJANGO_DEBUG", False)
+
+
+def test_it_names_the_variable_holding_an_invalid_integer(monkeypatch):
+    monkeypatch.setenv("EMAIL_PORT", "smtp")
+
+    with pytest.raises(ImproperlyConfigured, match=r"EMAIL_PORT='smtp' is not an integer"):
+        env_int("EMAIL_PORT", 587)
+
+
+def test_it_names_the_variable_holding_a_too_small_integer(monkeypatch):
+    monkeypatch.setenv("EMAIL_PORT", "0")
+
+    with pytest.raises(ImproperlyConfigured, match=r"EMAIL_PORT=0 is too small"):
+        env_int("EMAIL_PORT", 587, minimum=1)
+
+
+def test_it_names_a_missing_required_variable(monkeypatch):
+    monkeypatch.delenv("SOME_REQUIRED", raising=False)
+
+    with pytest.raises(ImproperlyConfigured, match="SOME_REQUIRED must be set"):
+        env_str("SOME_REQUIRED")
+
+
+def test_it_names_the_variable_holding_a_value_outside_the_choices(monkeypatch):
+    monkeypatch.setenv("DJANGO_ENV", "prod")
+
+    with pytest.raises(ImproperlyConfigured, match=r"DJANGO_ENV='prod' is not valid"):
+        env_str("DJANGO_ENV", "development", choices=("development", "production"))
+
+
+def test_it_splits_lists_on_commas(monkeypatch):
+    monkeypatch.setenv("DJANGO_ALLOWED_HOSTS", " digitrec.example, ,www.digitrec.example ")
+
+    assert env_list("DJANGO_ALLOWED_HOSTS") == ["digitrec.example", "www.digitrec.example"]
+
+
+def test_it_treats_an_empty_variable_as_unset(monkeypatch):
+    monkeypatch.setenv("DJANGO_DEBUG", "")
+    monkeypatch.setenv("WEB_PORT", "  ")
+
+    assert env_bool("DJANGO_DEBUG", True) is True
+    assert env_int("WEB_PORT", 8000) == 8000
+
+
+def test_it_refuses_to_start_in_production_without_a_secret_key():
+    result = _settings_under({"DJANGO_ENV": "production"}, "DEBUG")
+
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY must be set when DJANGO_ENV=production" in result.stderr
+
+
+def test_it_refuses_to_start_with_an_invalid_debug_value():
+    result = _settings_under({"DJANGO_DEBUG": "maybe"}, "DEBUG")
+
+    assert result.returncode != 0
+    assert "DJANGO_DEBUG='maybe' is not a boolean" in result.stderr
+
+
+def test_it_forces_debug_off_and_secures_cookies_in_production():
+    values = _values(
+        {"DJANGO_ENV": "production", "DJANGO_SECRET_KEY": "x" * 50, "DJANGO_DEBUG": "1"},
+        "DEBUG", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "SECURE_HSTS_SECONDS",
+        "SECURE_SSL_REDIRECT", "STORAGES",
+    )
+
+    assert values["DEBUG"] is False
+    assert values["SESSION_COOKIE_SECURE"] is True
+    assert values["CSRF_COOKIE_SECURE"] is True
+    assert values["SECURE_HSTS_SECONDS"] == 365 * 24 * 3600
+    assert values["SECURE_SSL_REDIRECT"] is False
+    assert values["STORAGES"]["staticfiles"]["BACKEND"] == (
+        "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    )
+
+
+def test_it_runs_without_configuration_on_sqlite_and_in_process():
+    values = _values({}, "DEBUG", "DATABASES", "CELERY_BROKER_URL", "ML_MODEL_DIR", "MEDIA_ROOT")
+
+    assert values["DEBUG"] is False
+    assert values["DATABASES"]["default"]["ENGINE"] == "django.db.backends.sqlite3"
+    assert values["DATABASES"]["default"]["NAME"] == str(settings.BASE_DIR / "var" / "db.sqlite3")
+    assert values["CELERY_BROKER_URL"] == ""
+    assert values["ML_MODEL_DIR"] == str(settings.BASE_DIR / "ml" / "artifacts" / "current")
+    assert values["MEDIA_ROOT"] == str(settings.BASE_DIR / "var" / "media")
+
+
+def test_it_uses_postgresql_from_database_url():
+    values = _values({"DATABASE_URL": "postgres://app:pw@db.internal:5433/digitrec"}, "DATABASES")
+
+    database = values["DATABASES"]["default"]
+    assert database["ENGINE"] == "django.db.backends.postgresql"
+    assert database["HOST"] == "db.internal"
+    assert database["PORT"] == 5433
+    assert database["NAME"] == "digitrec"
+    assert database["CONN_MAX_AGE"] == 60
+    assert database["CONN_HEALTH_CHECKS"] is True
+
+
+def test_it_sends_mail_over_smtp_once_a_host_is_set():
+    values = _values(
+        {"EMAIL_HOST": "smtp.example.com", "EMAIL_PORT": "465", "EMAIL_USE_TLS": "0"},
+        "EMAIL_BACKEND", "EMAIL_HOST", "EMAIL_PORT", "EMAIL_USE_TLS",
+    )
+
+    assert values == {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": "smtp.example.com",
+        "EMAIL_PORT": 465,
+        "EMAIL_USE_TLS": False,
+    }

@@ -1,0 +1,69 @@
+"""Test images built in code: MNIST test digits laid on canvases, and strokes drawn with Pillow."""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+
+def encode(image: Image.Image, fmt: str = "PNG", **params) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **params)
+    return buffer.getvalue()
+
+
+def ink_crop(digit: np.ndarray) -> np.ndarray:
+    rows = np.flatnonzero(digit.max(axis=1) > 30)
+    cols = np.flatnonzero(digit.max(axis=0) > 30)
+    return digit[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+
+
+def place(digit: np.ndarray, *, canvas: tuple[int, int] = (280, 280), at: tuple[int, int] = (100, 100),
+          height: int = 120, ink: int = 0, paper: int = 255) -> Image.Image:
+    """An MNIST digit scaled to ``height`` px with its top-left at ``at`` on a grayscale canvas."""
+    crop = Image.fromarray(ink_crop(digit))
+    width = max(1, round(crop.width * height / crop.height))
+    alpha = np.asarray(crop.resize((width, height), Image.Resampling.BICUBIC), np.float32) / 255.0
+    alpha = np.clip(alpha, 0, 1)
+    sheet = np.full((canvas[1], canvas[0]), float(paper), np.float32)
+    x, y = at
+    region = sheet[y : y + height, x : x + width]
+    a = alpha[: region.shape[0], : region.shape[1]]
+    sheet[y : y + height, x : x + width] = region * (1 - a) + ink * a
+    return Image.fromarray(np.clip(sheet, 0, 255).astype(np.uint8), "L")
+
+
+def line_of(digits: list[np.ndarray], *, height: int = 80, gap: int = 25, margin: int = 30,
+            ink: int = 0, paper: int = 255) -> Image.Image:
+    """Digits side by side, left to right, on one grayscale sheet."""
+    crops = [Image.fromarray(ink_crop(d)) for d in digits]
+    scaled = [c.resize((max(1, round(c.width * height / c.height)), height), Image.Resampling.BICUBIC)
+              for c in crops]
+    width = sum(s.width for s in scaled) + gap * (len(scaled) - 1) + 2 * margin
+    alpha = np.zeros((height + 2 * margin, width), np.float32)
+    x = margin
+    for s in scaled:
+        alpha[margin : margin + height, x : x + s.width] = np.asarray(s, np.float32) / 255.0
+        x += s.width + gap
+    alpha = np.clip(alpha, 0, 1)
+    sheet = paper * (1 - alpha) + ink * alpha
+    return Image.fromarray(np.clip(sheet, 0, 255).astype(np.uint8), "L")
+
+
+def drawn_canvas(strokes: list[list[tuple[int, int]]], *, size: tuple[int, int] = (280, 280),
+                 width: int = 16, transparent: bool = True, colour=(0, 0, 0)) -> Image.Image:
+    """Strokes as a browser canvas exports them: RGBA, transparent background by default."""
+    background = (0, 0, 0, 0) if transparent else (255, 255, 255, 255)
+    image = Image.new("RGBA", size, background)
+    draw = ImageDraw.Draw(image)
+    for stroke in strokes:
+        draw.line(stroke, fill=(*colour, 255), width=width, joint="curve")
+        for x, y in (stroke[0], stroke[-1]):
+            draw.ellipse((x - width / 2, y - width / 2, x + width / 2, y + width / 2), fill=(*colour, 255))
+    return image
+
+
+def similarity(a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson correlation of two 28x28 digits: 1 is identical up to brightness."""
+    return float(np.corrcoef(a.astype(np.float64).ravel(), b.astype(np.float64).ravel())[0, 1])

@@ -1,0 +1,192 @@
+import io
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image, ImageOps
+from scipy import ndimage
+
+from ml.preprocessing import ImageDecodeError, NoDigitFound, decode_image, to_model_input
+from tests.images import drawn_canvas, encode, ink_crop, place, similarity
+
+SEVEN = [[(70, 60), (200, 60), (120, 230)]]
+
+
+def _digit(mnist, index=0):
+    return mnist.x_test[index]
+
+
+def _check_mnist_shape(pixels: np.ndarray) -> None:
+    """What MNIST promises: 28x28, ink fits a 20x20 box, centre of mass at the centre."""
+    assert pixels.shape == (28, 28) and pixels.dtype == np.uint8
+    assert pixels.max() == 255
+    rows = np.flatnonzero(pixels.max(axis=1) > 0)
+    cols = np.flatnonzero(pixels.max(axis=0) > 0)
+    assert max(rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1) in (19, 20, 21)
+    cy, cx = ndimage.center_of_mass(pixels.astype(float))
+    assert abs(cy - 14) < 1.0 and abs(cx - 14) < 1.0
+
+
+def test_it_turns_an_mnist_digit_into_nearly_the_same_digit(mnist):
+    scores = [similarity(to_model_input(mnist.x_test[i]).pixels, mnist.x_test[i]) for i in range(50)]
+    assert np.median(scores) > 0.85
+
+
+def test_it_centres_a_digit_drawn_in_a_corner(mnist):
+    centred = to_model_input(encode(place(_digit(mnist), canvas=(400, 400), at=(140, 140)))).pixels
+    corner = to_model_input(encode(place(_digit(mnist), canvas=(400, 400), at=(5, 270)))).pixels
+    _check_mnist_shape(corner)
+    assert similarity(centred, corner) > 0.95
+
+
+def test_it_reads_light_ink_on_a_dark_board_like_dark_ink_on_paper(mnist):
+    dark_on_light = to_model_input(encode(place(_digit(mnist), ink=20, paper=240))).pixels
+    light_on_dark = to_model_input(encode(place(_digit(mnist), ink=235, paper=30))).pixels
+    assert similarity(dark_on_light, light_on_dark) > 0.95
+
+
+def test_it_reads_coloured_paper_and_ink(mnist):
+    gray = place(_digit(mnist), ink=0, paper=255)
+    coloured = ImageOps.colorize(gray, black=(20, 30, 140), white=(250, 240, 200))
+    assert similarity(to_model_input(encode(gray)).pixels, to_model_input(encode(coloured)).pixels) > 0.95
+
+
+@pytest.mark.parametrize("colour", [(0, 0, 0), (255, 255, 255), (200, 30, 30)])
+def test_it_reads_a_canvas_with_a_transparent_background(colour):
+    transparent = to_model_input(encode(drawn_canvas(SEVEN, colour=colour))).pixels
+    opaque = to_model_input(encode(drawn_canvas(SEVEN, transparent=False))).pixels
+    _check_mnist_shape(transparent)
+    assert similarity(transparent, opaque) > 0.95
+
+
+def test_it_enlarges_a_tiny_digit_into_the_20_pixel_box(mnist):
+    digit = to_model_input(encode(place(_digit(mnist), canvas=(600, 600), at=(400, 50), height=14)))
+    _check_mnist_shape(digit.pixels)
+    x, y, w, h = digit.box
+    assert abs(x - 400) <= 3 and abs(y - 50) <= 3 and 10 <= h <= 17
+
+
+def test_it_reports_boxes_in_the_pixels_of_a_huge_image(mnist):
+    image = place(_digit(mnist), canvas=(3000, 2500), at=(2000, 1000), height=900)
+    digit = to_model_input(encode(image))
+    _check_mnist_shape(digit.pixels)
+    x, y, w, h = digit.box
+    assert abs(x - 2000) < 30 and abs(y - 1000) < 30 and abs(h - 900) < 40
+
+
+def test_it_ignores_sensor_noise_and_uneven_light(mnist):
+    clean = place(_digit(mnist), canvas=(300, 300), at=(60, 80), ink=30, paper=230)
+    sheet = np.asarray(clean, np.float32)
+    rng = np.random.default_rng(0)
+    ramp = np.linspace(1.0, 0.6, sheet.shape[1])[None, :]
+    noisy = np.clip(sheet * ramp + rng.normal(0, 20, sheet.shape), 0, 255).astype(np.uint8)
+    assert similarity(to_model_input(encode(clean)).pixels,
+                      to_model_input(encode(Image.fromarray(noisy))).pixels) > 0.85
+
+
+def test_it_survives_heavy_jpeg_compression(mnist):
+    image = place(_digit(mnist), ink=10, paper=245)
+    assert similarity(to_model_input(encode(image)).pixels,
+                      to_model_input(encode(image, "JPEG", quality=15)).pixels) > 0.9
+
+
+def test_it_thickens_a_hairline_to_an_mnist_stroke():
+    hairline = to_model_input(encode(drawn_canvas(SEVEN, size=(600, 600), width=1, transparent=False)))
+    brush = to_model_input(encode(drawn_canvas(SEVEN, size=(600, 600), width=12, transparent=False)))
+    assert similarity(hairline.pixels, brush.pixels) > 0.85
+    # Left alone, a 1 px line scaled down ninefold would all but vanish.
+    assert (hairline.pixels > 127).mean() > 0.7 * (brush.pixels > 127).mean()
+
+
+@pytest.mark.parametrize("name, image", [
+    ("white canvas", Image.new("L", (280, 280), 255)),
+    ("transparent canvas", Image.new("RGBA", (280, 280), (0, 0, 0, 0))),
+    ("black board", Image.new("L", (400, 300), 12)),
+    ("faint smudge", Image.fromarray(np.pad(np.full((30, 30), 245, np.uint8), 125, constant_values=250))),
+    ("gradient paper", Image.fromarray(np.tile(np.linspace(150, 250, 400), (300, 1)).astype(np.uint8))),
+    ("noisy paper", Image.fromarray(np.clip(np.random.default_rng(1).normal(200, 12, (300, 300)), 0, 255)
+                                   .astype(np.uint8))),
+])
+def test_it_says_no_digit_found_for_a_blank_image(name, image):
+    with pytest.raises(NoDigitFound):
+        to_model_input(encode(image))
+
+
+def _png_declaring(width: int, height: int) -> bytes:
+    """A tiny PNG whose header claims a huge canvas: a decompression bomb."""
+    data = bytearray(encode(Image.new("L", (8, 8), 255)))
+    ihdr = data.index(b"IHDR")
+    data[ihdr + 4 : ihdr + 12] = struct.pack(">II", width, height)
+    crc = zlib.crc32(bytes(data[ihdr : ihdr + 17]))
+    data[ihdr + 17 : ihdr + 21] = struct.pack(">I", crc)
+    return bytes(data)
+
+
+@pytest.mark.parametrize("name, payload", [
+    ("empty", b""),
+    ("text", b"hello, this is not an image"),
+    ("svg", b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><path d="M0 0L9 9"/></svg>'),
+    ("truncated png", encode(Image.new("L", (200, 200), 128))[:60]),
+    ("truncated jpeg", encode(Image.effect_noise((200, 200), 60), "JPEG")[:400]),
+    ("decompression bomb", _png_declaring(30000, 30000)),
+    ("tiff", encode(Image.new("L", (20, 20)), "TIFF")),
+])
+def test_it_refuses_what_is_not_a_readable_image(name, payload):
+    with pytest.raises(ImageDecodeError) as error:
+        decode_image(payload)
+    assert str(error.value)  # a sentence a person can read, never empty
+
+
+def test_it_reads_a_1x5000_sliver_without_error():
+    with pytest.raises(NoDigitFound):
+        to_model_input(encode(Image.new("L", (1, 5000), 255)))
+
+
+def test_it_reads_16_bit_grayscale(mnist):
+    gray = np.asarray(place(_digit(mnist)), np.uint16) * 257
+    sixteen = Image.fromarray(gray.astype(np.uint16))
+    assert sixteen.mode.startswith("I")
+    reference = to_model_input(encode(place(_digit(mnist)))).pixels
+    assert similarity(to_model_input(encode(sixteen)).pixels, reference) > 0.97
+
+
+def test_it_reads_cmyk_jpeg(mnist):
+    cmyk = place(_digit(mnist)).convert("RGB").convert("CMYK")
+    payload = encode(cmyk, "JPEG", quality=95)
+    assert Image.open(io.BytesIO(payload)).mode == "CMYK"
+    _check_mnist_shape(to_model_input(payload).pixels)
+
+
+def test_it_takes_the_first_frame_of_an_animated_gif(mnist):
+    first = place(_digit(mnist, 0)).convert("P")
+    second = place(_digit(mnist, 1)).convert("P")
+    payload = encode(first, "GIF", save_all=True, append_images=[second], duration=100, loop=0)
+    expected = to_model_input(encode(place(_digit(mnist, 0)))).pixels
+    assert similarity(to_model_input(payload).pixels, expected) > 0.95
+
+
+def test_it_reads_palette_bmp_and_webp(mnist):
+    reference = to_model_input(encode(place(_digit(mnist)))).pixels
+    for payload in (encode(place(_digit(mnist)).convert("P")), encode(place(_digit(mnist)), "BMP"),
+                    encode(place(_digit(mnist)), "WEBP", lossless=True)):
+        assert similarity(to_model_input(payload).pixels, reference) > 0.97
+
+
+def test_it_applies_exif_orientation(mnist):
+    upright = place(_digit(mnist), canvas=(300, 200), at=(80, 40))
+    # A camera stores the sensor's pixels rotated and says how to turn them back.
+    stored = upright.transpose(Image.Transpose.ROTATE_90)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 CW to display
+    payload = encode(stored, "JPEG", quality=95, exif=exif.tobytes())
+    digit = to_model_input(payload)
+    assert similarity(digit.pixels, to_model_input(encode(upright, "JPEG", quality=95)).pixels) > 0.95
+    assert digit.box[2] < digit.box[3]  # boxes are in the upright picture's pixels
+
+
+def test_it_accepts_arrays_as_well_as_bytes(mnist):
+    as_array = to_model_input(mnist.x_test[3]).pixels
+    as_bytes = to_model_input(encode(Image.fromarray(mnist.x_test[3]))).pixels
+    np.testing.assert_array_equal(as_array, as_bytes)
+    assert ink_crop(as_array).shape[0] <= 21

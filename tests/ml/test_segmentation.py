@@ -1,0 +1,75 @@
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from ml.preprocessing import NoDigitFound, segment_digits, to_model_input
+from tests.images import encode, line_of, similarity
+
+
+@pytest.mark.parametrize("length", [2, 3, 4, 5, 6])
+def test_it_finds_each_digit_of_a_line_left_to_right(mnist, length):
+    picks = list(range(10 * length, 11 * length))
+    image = line_of([mnist.x_test[i] for i in picks])
+    digits = segment_digits(encode(image))
+    assert len(digits) == length
+    lefts = [d.box[0] for d in digits]
+    assert lefts == sorted(lefts)
+    for digit, index in zip(digits, picks):
+        # Each digit is normalised as the same digit written alone would be (the line's
+        # threshold may differ a little, so strokes may be a pixel thicker or shifted).
+        alone = to_model_input(encode(line_of([mnist.x_test[index]]))).pixels
+        assert similarity(digit.pixels, alone) > 0.7
+
+
+def test_it_reads_a_line_in_either_polarity(mnist):
+    digits = [mnist.x_test[i] for i in (3, 4, 5)]
+    dark = segment_digits(encode(line_of(digits, ink=0, paper=255)))
+    light = segment_digits(encode(line_of(digits, ink=255, paper=0)))
+    assert [d.box for d in dark] == [d.box for d in light]
+
+
+def _broken_five_and_seven() -> Image.Image:
+    """A 5 whose top bar and a 7 whose top stroke were lifted off the paper."""
+    image = Image.new("L", (360, 200), 255)
+    draw = ImageDraw.Draw(image)
+    # 5: the bar is a separate stroke above the body.
+    draw.line([(60, 40), (130, 40)], fill=0, width=10)
+    draw.line([(62, 52), (58, 95)], fill=0, width=10)
+    draw.arc((45, 80, 135, 165), start=-120, end=150, fill=0, width=10)
+    # 7: the top stroke does not touch the descender.
+    draw.line([(210, 40), (300, 40)], fill=0, width=10)
+    draw.line([(298, 55), (240, 165)], fill=0, width=10)
+    return image
+
+
+def test_it_joins_the_pieces_of_a_broken_stroke():
+    digits = segment_digits(encode(_broken_five_and_seven()))
+    assert len(digits) == 2
+    assert digits[0].box[0] < 70 and digits[1].box[0] > 200
+
+
+def test_it_splits_digits_that_touch(mnist):
+    # Two digits written so close that their strokes run into each other.
+    image = line_of([mnist.x_test[3], mnist.x_test[2]], gap=-4)
+    assert len(segment_digits(encode(image))) == 2
+
+
+def test_it_keeps_a_wide_zero_whole():
+    image = Image.new("L", (400, 200), 255)
+    ImageDraw.Draw(image).ellipse((60, 50, 330, 150), outline=0, width=12)
+    assert len(segment_digits(encode(image))) == 1
+
+
+def test_it_says_no_digit_found_for_an_empty_line():
+    with pytest.raises(NoDigitFound):
+        segment_digits(encode(Image.new("L", (600, 120), 250)))
+
+
+def test_it_returns_boxes_in_original_pixels(mnist):
+    image = line_of([mnist.x_test[i] for i in (1, 2)], height=400, gap=100, margin=50)
+    digits = segment_digits(encode(image))
+    assert len(digits) == 2
+    x, y, w, h = digits[0].box
+    # Within one MNIST pixel (20 px at this size): faint edge rows are not ink.
+    assert abs(x - 50) < 25 and abs(y - 50) < 25 and abs(h - 400) < 45
+    assert np.all([d.pixels.shape == (28, 28) for d in digits])

@@ -1,0 +1,186 @@
+import base64
+import uuid
+
+import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from recognition import services
+from recognition.models import Prediction
+
+pytestmark = pytest.mark.django_db
+
+LIST = "/api/v1/predictions/"
+
+
+def _client(user=None) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        token, _ = Token.objects.get_or_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+def _error(response) -> dict:
+    body = response.json()
+    assert set(body) == {"error"} and {"code", "message", "fields"} <= set(body["error"])
+    return body["error"]
+
+
+def _done(owner, image: bytes, mode="digit") -> Prediction:
+    prediction = services.prediction_create(owner=owner, image=image, source="api", mode=mode)
+    services.predictions_run([prediction.pk])
+    prediction.refresh_from_db()
+    return prediction
+
+
+def test_it_accepts_a_multipart_file_and_answers_202_pending_with_a_location(owner, digit_png):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    response = _client(owner).post(LIST, {"image": SimpleUploadedFile("seven.png", digit_png[0])},
+                                   format="multipart")
+    assert response.status_code == 202
+    body = response.json()
+    assert body["status"] == "pending" and body["source"] == "api" and body["mode"] == "digit"
+    assert response["Location"].endswith(f"/api/v1/predictions/{body['id']}/")
+    row = Prediction.objects.get(pk=body["id"])
+    assert row.owner == owner and row.image_name == "seven.png"
+
+
+@pytest.mark.parametrize("encoder", [
+    lambda b: base64.b64encode(b).decode(),
+    lambda b: "data:image/png;base64," + base64.b64encode(b).decode(),
+])
+def test_it_accepts_base64_and_data_urls_in_json(owner, number_png, encoder):
+    response = _client(owner).post(LIST, {"image": encoder(number_png[0]), "mode": "number"}, format="json")
+    assert response.status_code == 202
+    assert Prediction.objects.get(pk=response.json()["id"]).mode == "number"
+
+
+def test_a_finished_prediction_has_every_documented_field(owner, digit_png):
+    prediction = _done(owner, digit_png[0])
+    body = _client(owner).get(f"{LIST}{prediction.pk}/").json()
+    assert body["status"] == "done" and body["digit"] == int(digit_png[1]) and body["number"] is None
+    assert len(body["probabilities"]) == 10 and 0 < body["confidence"] <= 1
+    assert body["digits"][0]["box"] and len(body["digits"][0]["probabilities"]) == 10
+    assert body["model_version"] and body["completed_at"] and body["error"] is None
+    assert body["feedback_label"] is None
+    assert body["image_url"].endswith(f"/predictions/{prediction.pk}/image")
+
+
+def test_a_number_answers_a_string(owner, number_png):
+    prediction = _done(owner, number_png[0], mode="number")
+    body = _client(owner).get(f"{LIST}{prediction.pk}/").json()
+    assert body["number"] == number_png[1] and body["digit"] is None and body["probabilities"] is None
+    assert len(body["digits"]) == len(number_png[1])
+
+
+def test_the_list_is_mine_only_newest_first_and_filterable(owner, other, digit_png, blank_png):
+    old = _done(owner, digit_png[0])
+    blank = _done(owner, blank_png)
+    _done(other, digit_png[0])
+    body = _client(owner).get(LIST).json()
+    assert body["count"] == 2 and [r["id"] for r in body["results"]] == [str(blank.pk), str(old.pk)]
+    assert {"next", "previous"} <= set(body)
+    failed = _client(owner).get(LIST, {"status": "failed"}).json()
+    assert [r["id"] for r in failed["results"]] == [str(blank.pk)]
+    by_digit = _client(owner).get(LIST, {"digit": digit_png[1]}).json()
+    assert [r["id"] for r in by_digit["results"]] == [str(old.pk)]
+    assert _client(owner).get(LIST, {"source": "draw"}).json()["count"] == 0
+
+
+def test_feedback_and_delete(owner, digit_png):
+    prediction = _done(owner, digit_png[0])
+    response = _client(owner).post(f"{LIST}{prediction.pk}/feedback/", {"label": "3"}, format="json")
+    assert response.status_code == 200 and response.json()["feedback_label"] == "3"
+    bad = _client(owner).post(f"{LIST}{prediction.pk}/feedback/", {"label": "three"}, format="json")
+    assert bad.status_code == 400 and "label" in _error(bad)["fields"]
+    prediction.refresh_from_db()
+    assert prediction.feedback_label == "3"
+    assert _client(owner).delete(f"{LIST}{prediction.pk}/").status_code == 204
+    assert not Prediction.objects.filter(pk=prediction.pk).exists()
+
+
+def test_another_users_prediction_is_404_on_every_verb(owner, other, digit_png):
+    prediction = _done(owner, digit_png[0])
+    outsider = _client(other)
+    for response in (
+        outsider.get(f"{LIST}{prediction.pk}/"),
+        outsider.delete(f"{LIST}{prediction.pk}/"),
+        outsider.post(f"{LIST}{prediction.pk}/feedback/", {"label": "1"}, format="json"),
+        outsider.get(f"/predictions/{prediction.pk}/image"),
+    ):
+        assert response.status_code == 404
+    assert _error(outsider.get(f"{LIST}{prediction.pk}/"))["code"] == "not_found"
+    prediction.refresh_from_db()
+    assert prediction.feedback_label == ""
+
+
+def test_an_unknown_id_is_404(owner):
+    assert _client(owner).get(f"{LIST}{uuid.uuid4()}/").status_code == 404
+    assert _client(owner).get(f"{LIST}not-a-uuid/").status_code == 404
+
+
+def test_anonymous_gets_401_everywhere(digit_png):
+    anonymous = _client()
+    for response in (anonymous.get(LIST), anonymous.post(LIST, {}, format="json"),
+                     anonymous.get(f"{LIST}{uuid.uuid4()}/"), anonymous.get("/api/v1/model/")):
+        assert response.status_code == 401
+        assert _error(response)["code"] == "not_authenticated"
+
+
+@pytest.mark.parametrize("body, fmt, status, code", [
+    ({}, "json", 400, "invalid"),
+    ({"image": ""}, "json", 400, "invalid"),
+    ({"image": "%%%not base64%%%"}, "json", 400, "invalid"),
+    ({"image": "data:text/plain;base64,aGVsbG8="}, "json", 400, "invalid"),
+    ({"image": base64.b64encode(b"hello, not an image").decode()}, "json", 415, "not_an_image"),
+    ({"image": "aGVsbG8=", "mode": "letters"}, "json", 400, "invalid"),
+])
+def test_bad_requests_get_a_clear_json_error_and_store_nothing(owner, body, fmt, status, code):
+    response = _client(owner).post(LIST, body, format=fmt)
+    assert response.status_code == status
+    error = _error(response)
+    assert error["code"] == code and error["message"]
+    assert not Prediction.objects.exists()
+
+
+def test_a_file_over_the_limit_is_413(owner, settings, digit_png):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.MAX_UPLOAD_BYTES = 2048
+    big = digit_png[0] + b"\0" * 4096
+    response = _client(owner).post(LIST, {"image": SimpleUploadedFile("big.png", big)}, format="multipart")
+    assert response.status_code == 413 and _error(response)["code"] == "too_large"
+    assert not Prediction.objects.exists()
+
+
+def test_malformed_json_is_400(owner):
+    response = _client(owner).generic("POST", LIST, "{not json", content_type="application/json")
+    assert response.status_code == 400 and _error(response)["code"] == "parse_error"
+
+
+def test_a_batch_accepts_up_to_100_images(owner, digit_png):
+    images = [base64.b64encode(digit_png[0]).decode()] * 3
+    response = _client(owner).post(f"{LIST}batch/", {"images": images, "mode": "digit"}, format="json")
+    assert response.status_code == 202
+    assert len(response.json()) == 3 and Prediction.objects.filter(owner=owner).count() == 3
+
+
+def test_a_batch_of_101_is_refused_whole(owner, digit_png):
+    images = [base64.b64encode(digit_png[0]).decode()] * 101
+    response = _client(owner).post(f"{LIST}batch/", {"images": images}, format="json")
+    assert response.status_code == 400 and "images" in _error(response)["fields"]
+    assert not Prediction.objects.exists()
+
+
+def test_wait_outside_0_to_10_is_400(owner, digit_png):
+    response = _client(owner).post(f"{LIST}?wait=11", {"image": base64.b64encode(digit_png[0]).decode()},
+                                   format="json")
+    assert response.status_code == 400 and "wait" in _error(response)["fields"]
+
+
+def test_the_model_endpoint_describes_the_active_model(owner):
+    body = _client(owner).get("/api/v1/model/").json()
+    assert body["version"] and body["test_accuracy"] >= 0.996
+    assert set(body["per_class_accuracy"]) == {str(d) for d in range(10)} and body["trained_at"]

@@ -1,0 +1,61 @@
+"""The OpenAPI schema is valid, and the API keeps to it: schemathesis generates requests
+from the schema for every operation and checks that no answer is a 5xx and every answer
+matches what the schema documents."""
+import pytest
+import schemathesis
+from django.core.cache import cache
+from django.core.wsgi import get_wsgi_application
+from hypothesis import HealthCheck, settings
+from rest_framework.authtoken.models import Token
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+)
+from schemathesis.checks import not_a_server_error
+
+app = get_wsgi_application()
+schema = schemathesis.openapi.from_wsgi("/api/v1/schema/", app)
+
+
+def test_the_schema_is_served_and_documents_every_endpoint(client):
+    response = client.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert response.status_code == 200
+    paths = response.json()["paths"]
+    for path in ("/api/v1/auth/register/", "/api/v1/auth/token/", "/api/v1/predictions/",
+                 "/api/v1/predictions/{id}/", "/api/v1/predictions/{id}/feedback/",
+                 "/api/v1/predictions/batch/", "/api/v1/model/"):
+        assert path in paths, path
+
+
+def test_the_docs_page_is_served_from_our_own_files(client):
+    response = client.get("/api/v1/docs/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "swagger-ui" in html and "cdn" not in html.lower() and "http://" not in html.replace(
+        "http://testserver", "")
+
+
+@pytest.fixture
+def token(owner):
+    """The owner's token; requests go through the real WSGI handler, which would close
+    the test's database connection after each one (Django's test client avoids the same
+    by disconnecting these signals too)."""
+    from django.core import signals
+    from django.db import close_old_connections
+
+    cache.clear()  # throttle counters
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield Token.objects.create(user=owner).key
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+@schema.parametrize()
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@pytest.mark.django_db
+def test_the_api_matches_its_schema(case, token):
+    case.call_and_validate(
+        headers={"Authorization": f"Token {token}"},
+        checks=[not_a_server_error, response_schema_conformance, content_type_conformance],
+    )

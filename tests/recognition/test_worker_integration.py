@@ -1,0 +1,47 @@
+"""Predictions through a real Celery worker process, real Redis and real PostgreSQL."""
+import base64
+import time
+
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from recognition import services
+from recognition.models import Prediction
+
+
+def _wait_until_finished(prediction: Prediction, worker, timeout: float = 60) -> Prediction:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        prediction.refresh_from_db()
+        if prediction.is_finished:
+            return prediction
+        time.sleep(0.05)
+    raise AssertionError(f"prediction still {prediction.status} after {timeout} s; worker said:\n{worker.output}")
+
+
+def test_a_drawn_digit_goes_from_pending_to_done_in_a_worker(celery_worker, owner, digit_png):
+    prediction = services.prediction_create(owner=owner, image=digit_png[0], source="draw")
+    assert Prediction.objects.get(pk=prediction.pk).status == Prediction.Status.PENDING
+    prediction = _wait_until_finished(prediction, celery_worker)
+    assert prediction.status == Prediction.Status.DONE, prediction.error
+    assert prediction.answer == digit_png[1] and len(prediction.probabilities) == 10
+    assert prediction.model_version and prediction.started_at and prediction.finished_at
+
+
+def test_api_wait_answers_201_with_the_finished_prediction(celery_worker, owner, number_png):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=owner).key}")
+    response = client.post("/api/v1/predictions/?wait=10",
+                           {"image": base64.b64encode(number_png[0]).decode(), "mode": "number"}, format="json")
+    assert response.status_code == 201, (response.json(), celery_worker.output)
+    assert response.json()["status"] == "done" and response.json()["number"] == number_png[1]
+
+
+def test_api_without_wait_answers_202_then_the_worker_finishes_it(celery_worker, owner, digit_png):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=owner).key}")
+    response = client.post("/api/v1/predictions/", {"image": base64.b64encode(digit_png[0]).decode()},
+                           format="json")
+    assert response.status_code == 202 and response.json()["status"] == "pending"
+    prediction = _wait_until_finished(Prediction.objects.get(pk=response.json()["id"]), celery_worker)
+    assert prediction.answer == digit_png[1]

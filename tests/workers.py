@@ -1,0 +1,90 @@
+"""A real Celery worker process for integration tests, on the real Redis and the test
+database. Tests that use it need ``transactional_db`` so their rows are committed and a
+separate process can see them."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_database_url() -> str:
+    """DATABASE_URL pointing at the test database pytest-django created."""
+    db = settings.DATABASES["default"]
+    params = conninfo_to_dict(make_conninfo(os.environ["DATABASE_URL"]))
+    user = params.get("user", "postgres")
+    password = f":{params['password']}" if params.get("password") else ""
+    host, port = params.get("host", "127.0.0.1"), params.get("port", "5432")
+    return f"postgres://{user}{password}@{host}:{port}/{db['NAME']}"
+
+
+class Worker:
+    """``celery worker`` in a subprocess; its output is kept to explain a failure."""
+
+    def __init__(self, *, broker_url: str, queue: str, media_root: Path, concurrency: int = 1):
+        self.queue = queue
+        env = {
+            **os.environ,
+            "DATABASE_URL": test_database_url(),
+            "CELERY_BROKER_URL": broker_url,
+            "CELERY_QUEUE": queue,
+            "MEDIA_ROOT": str(media_root),
+            "ML_MODEL_DIR": str(settings.ML_MODEL_DIR),
+            "DJANGO_ENV": "development",
+            "PYTHONUNBUFFERED": "1",
+        }
+        self.lines: list[str] = []
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "digitrec", "worker", "--pool=prefork",
+             f"--concurrency={concurrency}", "--loglevel=INFO", "--without-gossip",
+             "--without-mingle", "--without-heartbeat", "-n", f"test-{queue}@%h"],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            start_new_session=True,
+        )
+        threading.Thread(target=self._drain, daemon=True).start()
+
+    def _drain(self) -> None:
+        for line in self.process.stdout:
+            self.lines.append(line.rstrip())
+
+    @property
+    def output(self) -> str:
+        return "\n".join(self.lines[-60:])
+
+    def wait_ready(self, timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(" ready." in line for line in self.lines) and any(
+                    "worker ready with model" in line for line in self.lines):
+                return
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.1)
+        raise RuntimeError(f"the Celery worker did not become ready:\n{self.output}")
+
+    def child_pids(self) -> list[int]:
+        out = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True)
+        return [int(p) for p in out.stdout.split()]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+
+def new_queue() -> str:
+    return f"test-{uuid.uuid4().hex[:8]}"
