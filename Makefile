@@ -27,14 +27,23 @@ run: $(VENV)/.installed
 	$(VENV)/bin/gunicorn digitrec.wsgi --bind $(HOST):$(PORT) --workers 1 --threads 4 --no-control-socket \
 		--access-logfile -
 
+# The browser tests drive Debian's chromium (Playwright's own browser download needs the
+# internet); installed once, as root, when missing, and silent once it is there.
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	@echo "Installing chromium for the browser tests (apt-get)..."
+	@apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+
 # The suite runs on PostgreSQL and Redis; both must be running.
 test: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/digitrec
 test: export REDIS_URL ?= redis://127.0.0.1:6379/0
-test: $(VENV)/.installed
+test: $(VENV)/.installed $(CHROMIUM)
 	DJANGO_ENV=development $(PYTHON) -m pytest
 
-# Production-like on one machine: gunicorn, a Celery worker and beat (Procfile), run in
-# the foreground by honcho; Ctrl-C stops them all. A secret key is generated once into
+# Production-like on one machine: gunicorn, Celery workers and beat (Procfile), run in
+# the foreground by honcho; Ctrl-C stops them all. Sized for 2 cores by default: two
+# gunicorn processes of 32 threads (a thread waiting for a result sleeps in Redis), and
+# two worker processes of 8 task threads each sharing one model (micro-batching). A secret key is generated once into
 # var/secret_key unless DJANGO_SECRET_KEY is set.
 stack: export DJANGO_ENV := production
 stack: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/digitrec
@@ -48,7 +57,7 @@ stack: $(VENV)/.installed
 	$(MANAGE) createdatabase && \
 	$(MANAGE) migrate --noinput && \
 	$(MANAGE) collectstatic --noinput --verbosity 0 && \
-	exec $(VENV)/bin/honcho start -f Procfile
+	exec $(VENV)/bin/honcho start -f Procfile -c worker=$${CELERY_PROCESSES:-2}
 
 # The model (see README "The model"). train reproduces the shipped model with its seed and
 # activates it; evaluate measures the serving model on MNIST test and the robustness sets.

@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from accounts.api import ObtainToken, Register
+from digitrec.middleware import RETRY_AFTER_SECONDS
 from recognition import api as recognition_api
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,6 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
 ]
 
-RETRY_AFTER_SECONDS = 5
 
 
 def _flatten(detail) -> dict:

@@ -48,8 +48,15 @@ def broker_status() -> dict | str:
 
 
 def model_status() -> dict:
+    """The serving model (the active version, else ML_MODEL_DIR), checked against its hash."""
+    from recognition.selectors import serving_model_dir
+
     try:
-        version = load_metadata(settings.ML_MODEL_DIR)["version"]
+        model_dir = serving_model_dir()
+    except DatabaseError:
+        model_dir = settings.ML_MODEL_DIR  # the database check reports the outage
+    try:
+        version = load_metadata(model_dir)["version"]
     except ArtifactError as exc:
         return {"status": "error", "version": None, "error": str(exc)}
     return {"status": "ok", "version": version}

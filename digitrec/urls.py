@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularSwaggerView
 
 from digitrec import views
+from recognition import staff_views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -11,6 +12,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),
+    path("staff/", staff_views.staff_dashboard, name="staff-dashboard"),
     path("api/v1/", include("digitrec.api")),
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="api-docs"),
     path("", include("recognition.urls")),

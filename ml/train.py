@@ -103,8 +103,14 @@ def predict_in_batches(model, x: np.ndarray, batch_size: int = 1000) -> np.ndarr
 
 
 def train(*, mnist_dir: str | Path, out_dir: str | Path, config: TrainConfig = TrainConfig(),
-          command: str = "", verbose: int = 1) -> Path:
-    """Train a model and write its artifact; returns the artifact folder."""
+          command: str = "", verbose: int = 1,
+          extra_train: tuple[np.ndarray, np.ndarray] | None = None) -> Path:
+    """Train a model and write its artifact; returns the artifact folder.
+
+    ``extra_train``: more (uint8 (N, 28, 28) model inputs, labels) to train on, such as
+    reviewed predictions. They are already what serving feeds the model, so they are their
+    own realistic copy; validation and test stay pure MNIST.
+    """
     import keras
 
     from ml.model import build_model
@@ -122,6 +128,14 @@ def train(*, mnist_dir: str | Path, out_dir: str | Path, config: TrainConfig = T
     x_val, y_val = mnist.x_train[val_idx], mnist.y_train[val_idx]
 
     realistic = realistic_copies(x_train, seed=config.seed) if config.realistic_share > 0 else None
+    extra_images = 0
+    if extra_train is not None and len(extra_train[0]):
+        extra_x = np.asarray(extra_train[0], dtype=np.uint8).reshape(-1, 28, 28)
+        extra_y = np.asarray(extra_train[1], dtype=mnist.y_train.dtype)
+        extra_images = len(extra_x)
+        x_train, y_train = np.concatenate([x_train, extra_x]), np.concatenate([y_train, extra_y])
+        if realistic is not None:
+            realistic = np.concatenate([realistic, extra_x])
     steps = config.epochs * int(np.ceil(len(x_train) / config.batch_size))
     schedule = keras.optimizers.schedules.CosineDecay(
         config.learning_rate, decay_steps=steps, alpha=0.01,
@@ -167,6 +181,7 @@ def train(*, mnist_dir: str | Path, out_dir: str | Path, config: TrainConfig = T
         "input": {"shape": [28, 28, 1], "dtype": "uint8", "range": [0, 255],
                   "polarity": "white ink on black, MNIST-normalised (see ml/preprocessing.py)"},
         "data": {"mnist_sha256": mnist.hashes, "train_images": int(len(x_train)),
+                 "extra_train_images": extra_images,
                  "validation_images": int(len(x_val)), "test_images": int(len(mnist.x_test))},
         "hyperparameters": asdict(config),
         "training_seconds": round(training_seconds, 1),

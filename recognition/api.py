@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-import time
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -21,7 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ml.artifact import ArtifactError, load_metadata
-from recognition import selectors, services
+from recognition import notify, selectors, services
 from recognition.filters import PredictionFilter
 from recognition.models import Prediction
 
@@ -61,13 +60,15 @@ class PredictionSerializer(serializers.ModelSerializer):
     digits = serializers.SerializerMethodField()
     completed_at = serializers.DateTimeField(source="finished_at", read_only=True, allow_null=True)
     error = serializers.SerializerMethodField()
+    error_code = serializers.SerializerMethodField(
+        help_text="Why it failed, for programs: no_digit, unreadable or internal; null unless failed.")
     feedback_label = serializers.SerializerMethodField()
     image_url = serializers.SerializerMethodField()
 
     class Meta:
         model = Prediction
         fields = ["id", "status", "mode", "digit", "number", "confidence", "probabilities", "digits",
-                  "source", "model_version", "created_at", "completed_at", "error", "feedback_label",
+                  "source", "model_version", "created_at", "completed_at", "error", "error_code", "feedback_label",
                   "image_url"]
         read_only_fields = fields
 
@@ -89,6 +90,9 @@ class PredictionSerializer(serializers.ModelSerializer):
 
     def get_error(self, obj) -> str | None:
         return obj.error or None
+
+    def get_error_code(self, obj) -> str | None:
+        return obj.error_code or None
 
     def get_feedback_label(self, obj) -> str | None:
         return obj.feedback_label or None
@@ -137,7 +141,7 @@ class ImageField(serializers.Field):
 
 
 def _too_large(size: int) -> str:
-    return f"The image is {size / 1e6:.1f} MB; at most {settings.MAX_UPLOAD_BYTES / 1e6:.0f} MB is accepted."
+    return services.too_large_message(size)
 
 
 class PredictionCreateSerializer(serializers.Serializer):
@@ -174,19 +178,11 @@ def _create(request, images: list[tuple[bytes, str]], mode: str,
 
 
 def _wait_for(prediction: Prediction, seconds: float) -> Prediction:
-    """Poll the row until it is finished or the time is up (at most MAX_WAIT_SECONDS).
-
-    Polling the database costs one indexed read per step, and the web server runs many
-    threads per process, so one waiting client does not hold up anyone else.
-    """
-    deadline = time.monotonic() + min(seconds, MAX_WAIT_SECONDS)
-    delay = 0.01
-    while time.monotonic() < deadline:
-        prediction.refresh_from_db()
-        if prediction.is_finished:
-            break
-        time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
-        delay = min(delay * 1.5, 0.1)
+    """Wait for the worker to announce the prediction finished (at most MAX_WAIT_SECONDS),
+    then read the row. The web server runs many threads per process and a waiting thread
+    sleeps in Redis (or on a condition), so one waiting client holds up no one else."""
+    notify.wait(prediction.pk, min(seconds, MAX_WAIT_SECONDS))
+    prediction.refresh_from_db()
     return prediction
 
 
@@ -302,7 +298,7 @@ class ActiveModel(APIView):
     def get(self, request):
         """The model that answers predictions now, and how well it does on MNIST test."""
         try:
-            metadata = load_metadata(settings.ML_MODEL_DIR)
+            metadata = load_metadata(selectors.serving_model_dir())
         except ArtifactError:
             return Response({"error": {"code": "model_unavailable", "message": "The model is not available.",
                                        "fields": {}}}, status=status.HTTP_503_SERVICE_UNAVAILABLE)

@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 
 _executor: ThreadPoolExecutor | None = None
 _executor_lock = threading.Lock()
+_stop_sweeping = threading.Event()
 
 
 def _chunks(ids: list, size: int):
@@ -42,13 +43,26 @@ def enqueue(prediction_ids: list) -> None:
 
 
 def _in_process() -> ThreadPoolExecutor:
-    global _executor
+    global _executor, _stop_sweeping
     with _executor_lock:
         if _executor is None:
             _executor = ThreadPoolExecutor(max_workers=settings.INPROCESS_INFERENCE_THREADS,
                                            thread_name_prefix="inference")
-            threading.Thread(target=_sweep_forever, name="stale-sweeper", daemon=True).start()
+            _stop_sweeping = threading.Event()
+            threading.Thread(target=_sweep_forever, args=(_stop_sweeping,), name="stale-sweeper",
+                             daemon=True).start()
         return _executor
+
+
+def shutdown() -> None:
+    """Finish the in-process work in hand and stop its threads (tests, a clean exit).
+    The next prediction starts them again."""
+    global _executor
+    with _executor_lock:
+        executor, _executor = _executor, None
+        _stop_sweeping.set()
+    if executor is not None:
+        executor.shutdown(wait=True)
 
 
 def _run_in_process(ids: list[str]) -> None:
@@ -62,11 +76,10 @@ def _run_in_process(ids: list[str]) -> None:
         close_old_connections()
 
 
-def _sweep_forever() -> None:
+def _sweep_forever(stop: threading.Event) -> None:
     """The embedded mode's stand-in for Celery beat: resend stale pending predictions."""
     from recognition.services import predictions_requeue_stale
 
-    stop = threading.Event()
     while not stop.wait(settings.PREDICTION_STALE_SECONDS / 2):
         try:
             predictions_requeue_stale()

@@ -58,6 +58,13 @@ class Prediction(models.Model):
     feedback_label = models.CharField(max_length=64, blank=True,
                                       help_text="The right answer, as the owner says.")
     feedback_at = models.DateTimeField(null=True, blank=True)
+    # Staff's verdict (services.prediction_review): the label retraining trusts. It wins over
+    # the owner's feedback wherever both exist.
+    reviewed_label = models.CharField(max_length=64, blank=True,
+                                      help_text="The right answer, as staff reviewed it.")
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
+                                    blank=True, related_name="+")
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     queued_at = models.DateTimeField(null=True, blank=True)
@@ -92,3 +99,45 @@ class Prediction(models.Model):
         """The 28x28 uint8 image the model saw for digit ``index``."""
         raw = base64.b64decode(self.digits[index]["pixels"])
         return np.frombuffer(raw, dtype=np.uint8).reshape(28, 28)
+
+
+class ModelVersion(models.Model):
+    """A trained artifact found under ML_ARTIFACTS_DIR, and whether it serves.
+
+    At most one row is active; with none active, the model in settings.ML_MODEL_DIR serves
+    (a fresh install needs no registration). See ``selectors.serving_model_dir``.
+    """
+
+    version = models.CharField(max_length=64, unique=True)
+    # The artifact's folder name under ML_ARTIFACTS_DIR: a name, never a path, so a row
+    # cannot point outside that folder.
+    path = models.CharField(max_length=200)
+    metadata = models.JSONField(default=dict, blank=True, help_text="The artifact's metadata.json.")
+    test_accuracy = models.FloatField(null=True, blank=True, help_text="On MNIST test.")
+    heldout_accuracy = models.FloatField(null=True, blank=True,
+                                         help_text="On the held-out slice of reviewed predictions, "
+                                                   "measured when it was trained with feedback.")
+    heldout_images = models.PositiveIntegerField("held-out images", null=True, blank=True,
+                                                 help_text="Size of that held-out slice.")
+    trained_at = models.DateTimeField(null=True, blank=True)
+    registered_at = models.DateTimeField(auto_now_add=True)
+    is_active = models.BooleanField(default=False)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    activated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
+                                     blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["-trained_at", "-registered_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["is_active"], condition=models.Q(is_active=True),
+                                    name="model_version_one_active"),
+        ]
+
+    def __str__(self) -> str:
+        return self.version
+
+    @property
+    def per_class_accuracy(self) -> list[tuple[str, float | None]]:
+        """[("0", accuracy), ... ("9", accuracy)] from the metadata (MNIST test)."""
+        per_class = self.metadata.get("per_class_accuracy") or {}
+        return [(str(d), per_class.get(str(d))) for d in range(10)]

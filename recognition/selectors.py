@@ -1,12 +1,19 @@
-"""Reads for predictions. Every lookup by id goes through ``prediction_for_user``."""
+"""Reads for predictions (every lookup by id goes through ``prediction_for_user``) and for
+the model versions: which artifact serves, and the files staff may see of one."""
 from __future__ import annotations
 
+import logging
 import uuid
+from pathlib import Path
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django.http import Http404
 
-from recognition.models import Prediction
+from ml.artifact import ArtifactError, load_metadata
+from recognition.models import ModelVersion, Prediction
+
+log = logging.getLogger(__name__)
 
 
 def predictions_for(user) -> QuerySet[Prediction]:
@@ -25,3 +32,63 @@ def prediction_for_user(user, prediction_id) -> Prediction:
         return predictions_for(user).get(pk=pk)
     except Prediction.DoesNotExist:
         raise Http404("No such prediction.")
+
+
+def artifact_dir(name: str) -> Path:
+    """The artifact folder ``name`` under ML_ARTIFACTS_DIR; ValueError for anything that
+    would lead elsewhere (``..``, an absolute path, a link out of the folder)."""
+    base = Path(settings.ML_ARTIFACTS_DIR).resolve()
+    folder = (base / name).resolve()
+    if not name or folder == base or not folder.is_relative_to(base):
+        raise ValueError(f"{name!r} is not a folder inside ML_ARTIFACTS_DIR")
+    return folder
+
+
+def active_model_version() -> ModelVersion | None:
+    return ModelVersion.objects.filter(is_active=True).first()
+
+
+def serving_model_dir() -> Path:
+    """The artifact that serves: the active ModelVersion's folder, else settings.ML_MODEL_DIR.
+
+    Read on every inference batch (one indexed query), so an activation reaches every
+    worker with its next batch; ml.inference.get_engine reloads when the folder changes.
+    """
+    active = ModelVersion.objects.filter(is_active=True).values_list("version", "path").first()
+    if active is None:
+        return Path(settings.ML_MODEL_DIR)
+    try:
+        folder = artifact_dir(active[1])
+    except ValueError:
+        folder = None
+    if folder is None or not folder.is_dir():
+        # Serving on beats failing every prediction; the recorded model_version shows it.
+        log.error("active model %s has no folder %r in ML_ARTIFACTS_DIR; serving ML_MODEL_DIR",
+                  active[0], active[1])
+        return Path(settings.ML_MODEL_DIR)
+    return folder
+
+
+def model_version_plot(version: str, plot: str) -> Path:
+    """The PNG ``plot`` ("training_curves" or "confusion_matrix") of a registered version, or
+    of the fallback serving model; 404 for anything else. Only these two file names are ever
+    served, from a folder found by version name."""
+    if plot not in ("training_curves", "confusion_matrix"):
+        raise Http404("No such plot.")
+    row = ModelVersion.objects.filter(version=version).values_list("path", flat=True).first()
+    if row is not None:
+        try:
+            folder = artifact_dir(row)
+        except ValueError:
+            raise Http404("No such model.")
+    else:
+        folder = Path(settings.ML_MODEL_DIR)
+        try:
+            if load_metadata(folder, verify=False)["version"] != version:
+                raise Http404("No such model.")
+        except ArtifactError:
+            raise Http404("No such model.")
+    path = folder / f"{plot}.png"
+    if not path.is_file():
+        raise Http404("No such plot.")
+    return path

@@ -1,4 +1,5 @@
-"""Writes for predictions: create, run, requeue, give feedback, delete.
+"""Writes for predictions: create, run, requeue, give feedback, review, delete; and for
+model versions: register (sync) and activate.
 
 Every way in (the draw page, the upload page, the API) creates predictions through
 ``prediction_create``, and every way of running them (a Celery worker, the in-process
@@ -11,17 +12,21 @@ import hashlib
 import logging
 from collections.abc import Iterable
 from datetime import timedelta
+from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import Case, F, Q, QuerySet, When
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from ml import preprocessing
-from recognition import dispatch
-from recognition.models import Prediction
+from ml.artifact import ArtifactError, load_metadata
+from recognition import dispatch, notify, selectors
+from recognition.models import ModelVersion, Prediction
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +39,11 @@ class ImageTooLarge(ValidationError):
     """Raised for a file over MAX_UPLOAD_BYTES (the API answers 413)."""
 
 
+def too_large_message(size: int) -> str:
+    # MB of 2**20 bytes, as the upload page counts them.
+    return f"The file is {size / 2**20:.1f} MB; at most {settings.MAX_UPLOAD_BYTES / 2**20:.1f} MB is accepted."
+
+
 def validate_image(data: bytes) -> str:
     """Check that ``data`` is a whole, readable image of a supported kind; return its extension.
 
@@ -41,10 +51,7 @@ def validate_image(data: bytes) -> str:
     is refused at once with a clear message, and never becomes a half-stored prediction.
     """
     if len(data) > settings.MAX_UPLOAD_BYTES:
-        raise ImageTooLarge(
-            f"The file is {len(data) / 1e6:.1f} MB; at most {settings.MAX_UPLOAD_BYTES / 1e6:.0f} MB is accepted.",
-            code="too_large",
-        )
+        raise ImageTooLarge(too_large_message(len(data)), code="too_large")
     try:
         image_format = preprocessing.image_format(data)
         preprocessing.decode_image(data)
@@ -111,19 +118,21 @@ def predictions_run(prediction_ids: Iterable) -> None:
     """
     from ml.inference import get_engine
 
+    ids = list(prediction_ids)
     now = timezone.now()
-    pending = list(Prediction.objects.filter(pk__in=list(prediction_ids), status=Prediction.Status.PENDING))
+    # Counting the attempt first means a prediction that kills its worker every time is
+    # given up by the sweeper after PREDICTION_MAX_ATTEMPTS, not retried forever.
+    Prediction.objects.filter(pk__in=ids, status=Prediction.Status.PENDING).update(
+        attempts=F("attempts") + 1, started_at=now)
+    pending = list(Prediction.objects.filter(pk__in=ids, status=Prediction.Status.PENDING)
+                   .only("pk", "mode", "image"))
     if not pending:
         return
-    for prediction in pending:
-        prediction.attempts += 1
-        prediction.started_at = now
-    Prediction.objects.bulk_update(pending, ["attempts", "started_at"])
 
     by_mode: dict[str, list[Prediction]] = {}
     for prediction in pending:
         by_mode.setdefault(prediction.mode, []).append(prediction)
-    engine = get_engine(settings.ML_MODEL_DIR)
+    engine = get_engine(selectors.serving_model_dir())
     for mode, group in by_mode.items():
         images = []
         for prediction in group:
@@ -138,6 +147,7 @@ def predictions_run(prediction_ids: Iterable) -> None:
         for prediction, image in zip(group, images):
             result = image if isinstance(image, Exception) else next(results_iter)
             _finish(prediction, result, engine.version)
+    notify.announce([p.pk for p in pending])
 
 
 def _finish(prediction: Prediction, result, model_version: str) -> None:
@@ -201,3 +211,100 @@ def prediction_delete(*, prediction: Prediction) -> None:
         shared = Prediction.objects.filter(image=name).exists()
     if not shared:
         default_storage.delete(name)
+
+
+def prediction_label_clean(*, prediction: Prediction, label: str) -> str:
+    """``label`` stripped, if it is a valid answer for this prediction; else ValidationError."""
+    label = (label or "").strip()
+    if label and (not label.isdigit() or len(label) > 64):
+        raise ValidationError("The label must be digits only (0-9).", code="invalid_label")
+    if label and prediction.mode == Prediction.Mode.DIGIT and len(label) != 1:
+        raise ValidationError("This prediction is a single digit: give one digit, 0-9.", code="invalid_label")
+    return label
+
+
+def prediction_review(*, prediction: Prediction, label: str, reviewer) -> Prediction:
+    """Record staff's right answer for a finished ("done") prediction ("" clears it)."""
+    if prediction.status != Prediction.Status.DONE:
+        raise ValidationError("Only a prediction the model answered can be reviewed.", code="not_done")
+    label = prediction_label_clean(prediction=prediction, label=label)
+    prediction.reviewed_label = label
+    prediction.reviewed_at = timezone.now() if label else None
+    prediction.reviewed_by = reviewer if label else None
+    prediction.save(update_fields=["reviewed_label", "reviewed_at", "reviewed_by"])
+    return prediction
+
+
+def predictions_mark_reviewed(*, queryset: QuerySet[Prediction], reviewer) -> int:
+    """Accept the best label there is for each "done" prediction not reviewed yet: the owner's
+    feedback if any, else the model's answer. Returns how many were marked; a label staff
+    already set is never overwritten."""
+    return (
+        Prediction.objects.filter(pk__in=queryset.values("pk"), status=Prediction.Status.DONE,
+                                  reviewed_label="")
+        .exclude(answer="")
+        .update(
+            reviewed_label=Case(When(~Q(feedback_label=""), then=F("feedback_label")), default=F("answer")),
+            reviewed_at=timezone.now(),
+            reviewed_by=reviewer,
+        )
+    )
+
+
+def model_versions_sync() -> list[ModelVersion]:
+    """Register every artifact folder under ML_ARTIFACTS_DIR whose metadata.json is valid and
+    return the newly registered ones. Idempotent; links (``current``) are skipped, and a
+    known version keeps its activation and held-out figures."""
+    base = Path(settings.ML_ARTIFACTS_DIR)
+    created = []
+    for folder in sorted(base.iterdir()) if base.is_dir() else []:
+        if folder.is_symlink() or not folder.is_dir() or folder.name.startswith("."):
+            continue
+        try:
+            metadata = load_metadata(folder)
+        except ArtifactError as exc:
+            log.warning("not registering %s: %s", folder, exc)
+            continue
+        trained_at = parse_datetime(str(metadata.get("created_at", "")))
+        fields = {"path": folder.name, "metadata": metadata, "test_accuracy": metadata.get("test_accuracy"),
+                  "trained_at": trained_at}
+        known = ModelVersion.objects.filter(version=metadata["version"]).first()
+        if known is None:
+            created.append(ModelVersion.objects.create(version=metadata["version"], **fields))
+        elif known.path != folder.name and _artifact_exists(known.path):
+            log.warning("not registering %s: version %s is already %s", folder, known.version, known.path)
+        else:
+            ModelVersion.objects.filter(pk=known.pk).update(**fields)
+    return created
+
+
+def _artifact_exists(name: str) -> bool:
+    try:
+        return selectors.artifact_dir(name).is_dir()
+    except ValueError:
+        return False
+
+
+def model_version_activate(*, version: ModelVersion | str, by=None) -> ModelVersion:
+    """Serve this version from the next inference batch on, everywhere; any other version
+    stops being active in the same transaction. Refuses a version whose artifact is missing
+    or corrupt."""
+    name = version.version if isinstance(version, ModelVersion) else version
+    with transaction.atomic():
+        # Lock every row (a handful): two activations at once run one after the other
+        # instead of colliding on the one-active constraint.
+        rows = {row.version: row for row in ModelVersion.objects.select_for_update().order_by("pk")}
+        row = rows.get(name)
+        if row is None:
+            raise ValidationError(f"No registered model version {name}.", code="unknown_version")
+        try:
+            load_metadata(selectors.artifact_dir(row.path))
+        except (ArtifactError, ValueError) as exc:
+            raise ValidationError(f"Cannot activate {name}: {exc}", code="bad_artifact") from exc
+        ModelVersion.objects.filter(is_active=True).exclude(pk=row.pk).update(is_active=False)
+        row.is_active = True
+        row.activated_at = timezone.now()
+        row.activated_by = by
+        row.save(update_fields=["is_active", "activated_at", "activated_by"])
+    log.info("model %s activated by %s", name, by or "a command")
+    return row

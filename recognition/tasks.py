@@ -2,25 +2,55 @@
 from __future__ import annotations
 
 import logging
+import os
 
 from celery import shared_task
-from celery.signals import worker_process_init
+from celery.signals import worker_init, worker_process_init
 from django.conf import settings
+from django.db import DatabaseError
 
-from recognition import services
+from recognition import selectors, services
 
 log = logging.getLogger(__name__)
 
 
-@worker_process_init.connect
-def load_model_in_worker(**_kwargs) -> None:
-    """Load the model once per worker process, after the fork and never in the parent
-    (TensorFlow's threads do not survive a fork), with thread pools sized for the worker."""
+def _load_model() -> None:
+    """Load the serving model, or stop the worker: one that cannot answer must not take
+    tasks (they would all fail) while healthy workers could."""
+    from ml.artifact import ArtifactError
     from ml.inference import configure_threads, get_engine
 
     configure_threads(settings.INFERENCE_TF_THREADS, 1)
-    engine = get_engine(settings.ML_MODEL_DIR)
+    try:
+        model_dir = selectors.serving_model_dir()
+    except DatabaseError as exc:
+        # Start anyway on the configured model; each batch asks the database again.
+        log.warning("database unavailable at start (%s); loading ML_MODEL_DIR", exc)
+        model_dir = settings.ML_MODEL_DIR
+    try:
+        engine = get_engine(model_dir)
+    except ArtifactError as exc:
+        log.critical("refusing to start: the model at %s cannot be used: %s. Restore the artifact "
+                     "(git checkout ml/artifacts) or set ML_MODEL_DIR to a valid one.", model_dir, exc)
+        logging.shutdown()
+        os._exit(78)  # EX_CONFIG; a signal handler cannot stop Celery any other way
     log.info("worker ready with model %s", engine.version)
+
+
+@worker_process_init.connect
+def load_model_in_worker_process(**_kwargs) -> None:
+    """Prefork pool: load the model once per child, after the fork and never in the parent
+    (TensorFlow's threads do not survive a fork), with thread pools sized for the worker."""
+    _load_model()
+
+
+@worker_init.connect
+def load_model_in_threaded_worker(sender=None, **_kwargs) -> None:
+    """Threads pool (the default in the Procfile): one process whose task threads share
+    one model, so concurrent tasks are micro-batched into one model call."""
+    pool = getattr(sender, "pool_cls", "")
+    if "prefork" not in str(getattr(pool, "__module__", pool)):
+        _load_model()
 
 
 @shared_task(

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from recognition import views
+from recognition import staff_views, views
 
 app_name = "recognition"
 
@@ -14,4 +14,9 @@ urlpatterns = [
     path("history/<uuid:pk>/delete", views.delete, name="delete"),
     path("predictions/<uuid:pk>/image", views.prediction_image, name="image"),
     path("predictions/<uuid:pk>/input/<int:index>.png", views.prediction_model_input, name="model-input"),
+    # Staff only (404 for anyone else): any user's images for review, and model plots.
+    path("staff/predictions/<uuid:pk>/image", staff_views.prediction_image, name="staff-image"),
+    path("staff/predictions/<uuid:pk>/input/<int:index>.png", staff_views.prediction_model_input,
+         name="staff-model-input"),
+    path("staff/models/<str:version>/<str:plot>.png", staff_views.model_plot, name="staff-model-plot"),
 ]

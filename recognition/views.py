@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 from PIL import Image
 
 from recognition import selectors, services
+from recognition.auth import session_or_token_required
 from recognition.filters import PredictionFilter
 from recognition.forms import FeedbackForm
 from recognition.models import Prediction
@@ -125,7 +126,7 @@ def delete(request: HttpRequest, pk) -> HttpResponse:
     return redirect("recognition:history")
 
 
-@login_required
+@session_or_token_required
 @require_GET
 def prediction_image(request, pk):
     """The image as it was submitted; media files are never served publicly."""
@@ -141,7 +142,7 @@ def prediction_image(request, pk):
     return response
 
 
-@login_required
+@session_or_token_required
 @require_GET
 def prediction_model_input(request, pk, index: int):
     """The 28x28 image the model saw for one digit, enlarged 4x so people can see it."""

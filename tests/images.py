@@ -5,6 +5,7 @@ import io
 
 import numpy as np
 from PIL import Image, ImageDraw
+from scipy import ndimage
 
 
 def encode(image: Image.Image, fmt: str = "PNG", **params) -> bytes:
@@ -67,3 +68,14 @@ def drawn_canvas(strokes: list[list[tuple[int, int]]], *, size: tuple[int, int] 
 def similarity(a: np.ndarray, b: np.ndarray) -> float:
     """Pearson correlation of two 28x28 digits: 1 is identical up to brightness."""
     return float(np.corrcoef(a.astype(np.float64).ravel(), b.astype(np.float64).ravel())[0, 1])
+
+
+def assert_mnist_shaped(pixels: np.ndarray) -> None:
+    """What MNIST promises: 28x28, ink fits a 20x20 box, centre of mass at the centre."""
+    assert pixels.shape == (28, 28) and pixels.dtype == np.uint8
+    assert pixels.max() == 255
+    rows = np.flatnonzero(pixels.max(axis=1) > 0)
+    cols = np.flatnonzero(pixels.max(axis=0) > 0)
+    assert max(rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1) in (19, 20, 21)
+    cy, cx = ndimage.center_of_mass(pixels.astype(float))
+    assert abs(cy - 14) < 1.0 and abs(cx - 14) < 1.0

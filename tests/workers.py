@@ -29,9 +29,13 @@ def test_database_url() -> str:
 
 
 class Worker:
-    """``celery worker`` in a subprocess; its output is kept to explain a failure."""
+    """``celery worker`` in a subprocess; its output is kept to explain a failure.
 
-    def __init__(self, *, broker_url: str, queue: str, media_root: Path, concurrency: int = 1):
+    The threads pool is what ``make stack`` runs; prefork is there for the tests of a
+    killed child process."""
+
+    def __init__(self, *, broker_url: str, queue: str, media_root: Path, pool: str = "threads",
+                 concurrency: int = 4, model_dir: Path | None = None):
         self.queue = queue
         env = {
             **os.environ,
@@ -39,13 +43,13 @@ class Worker:
             "CELERY_BROKER_URL": broker_url,
             "CELERY_QUEUE": queue,
             "MEDIA_ROOT": str(media_root),
-            "ML_MODEL_DIR": str(settings.ML_MODEL_DIR),
+            "ML_MODEL_DIR": str(model_dir or settings.ML_MODEL_DIR),
             "DJANGO_ENV": "development",
             "PYTHONUNBUFFERED": "1",
         }
         self.lines: list[str] = []
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "digitrec", "worker", "--pool=prefork",
+            [sys.executable, "-m", "celery", "-A", "digitrec", "worker", f"--pool={pool}",
              f"--concurrency={concurrency}", "--loglevel=INFO", "--without-gossip",
              "--without-mingle", "--without-heartbeat", "-n", f"test-{queue}@%h"],
             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -88,3 +92,18 @@ class Worker:
 
 def new_queue() -> str:
     return f"test-{uuid.uuid4().hex[:8]}"
+
+
+def point_celery_at(broker_url: str, queue: str) -> tuple[str, str]:
+    """Send this process's tasks to ``broker_url`` / ``queue``; returns the previous pair.
+
+    Celery caches its connection and producer pools on first use; they are dropped here so
+    the next task goes to the new broker (kombu keeps one pool per broker URL).
+    """
+    from digitrec.celery import app
+
+    previous = (app.conf.broker_url, app.conf.task_default_queue)
+    app.conf.broker_url, app.conf.task_default_queue = broker_url, queue
+    app._pool = None
+    app.amqp._producer_pool = None
+    return previous

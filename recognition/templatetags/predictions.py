@@ -1,4 +1,5 @@
-"""Template filters for showing predictions: probabilities as percentages, timings in seconds."""
+"""Template filters for the prediction pages: probabilities as percentages, timings in
+seconds, and filter fields with Bootstrap's look."""
 from __future__ import annotations
 
 from datetime import datetime

@@ -26,7 +26,7 @@ function messageFor(status, body) {
   switch (status) {
     case 400: return message || "The server could not use this image.";
     case 401:
-    case 403: return "You are no longer logged in. Log in again (in another tab keeps this page), then retry.";
+    case 403: return "Your session has expired. Log in again in another tab, then try again here.";
     case 404: return "This prediction no longer exists.";
     case 413: return message || "This image is too large.";
     case 415: return message || "This file is not an image we can read (PNG, JPEG, GIF, BMP or WebP).";

@@ -15,7 +15,7 @@ function el(tag, attributes = {}, ...children) {
   return node;
 }
 
-export function percent(value) {
+function percent(value) {
   return `${(value * 100).toFixed(1)}%`;
 }
 
@@ -93,11 +93,12 @@ function feedbackControls(prediction, api) {
   const input = el("input", { id: inputId, class: "form-control form-control-sm", inputmode: "numeric",
     autocomplete: "off", pattern: prediction.mode === "digit" ? "[0-9]" : "[0-9]+",
     maxlength: prediction.mode === "digit" ? 1 : 64, required: true, "data-testid": "feedback-label" });
-  const form = el("form", { class: "feedback-form d-flex flex-wrap align-items-center gap-2", hidden: true,
-    novalidate: true },
+  // Not d-flex on the form itself: Bootstrap's !important display would beat [hidden].
+  const form = el("form", { class: "feedback-form", hidden: true, novalidate: true }, el("div",
+    { class: "d-flex flex-wrap align-items-center gap-2" },
     el("label", { class: "small", for: inputId, text: prediction.mode === "digit" ? "The right digit:" : "The right number:" }),
     el("div", { style: "width: 8rem" }, input),
-    el("button", { type: "submit", class: "btn btn-sm btn-primary", "data-testid": "feedback-save", text: "Save" }));
+    el("button", { type: "submit", class: "btn btn-sm btn-primary", "data-testid": "feedback-save", text: "Save" })));
 
   const send = async (label) => {
     correct.disabled = wrong.disabled = true;
@@ -170,8 +171,8 @@ export function renderResult(container, prediction, { api, detailUrl }) {
       text: count > 1 ? "What the model saw for each digit, and how sure it was of each answer:"
         : "What the model saw, and how sure it was of each answer:" }),
     el("div", { class: "digit-cards mb-3" }, ...prediction.digits.map((d, i) => digitCard(d, i, count))),
-    el("div", { class: "d-flex flex-wrap align-items-start justify-content-between gap-3" },
-      feedbackControls(prediction, api), link())));
+    feedbackControls(prediction, api),
+    el("p", { class: "mt-3 mb-0" }, link())));
 }
 
 // A failure that never became a prediction (a refused file, a lost connection).

@@ -14,7 +14,8 @@ const api = new PredictionsApi(page.dataset.apiUrl);
 const detailUrl = detailUrlFrom(page.dataset.detailUrl);
 const maxBytes = Number(page.dataset.maxBytes);
 
-const megabytes = (bytes, digits) => `${(bytes / 1e6).toFixed(digits)} MB`;
+// MB of 2**20 bytes, as the server and Django's filesizeformat count them.
+const megabytes = (bytes, digits) => `${(bytes / 2 ** 20).toFixed(digits)} MB`;
 
 // Why this file cannot be sent, or "" if it can.
 function problemWith(file) {
@@ -37,9 +38,20 @@ function itemFor(file) {
   const preview = document.createElement("img");
   preview.className = "upload-preview";
   preview.alt = `Preview of ${file.name}`;
+  const noPreview = () => {
+    preview.removeAttribute("src");
+    preview.alt = "";
+    preview.classList.add("no-preview");
+  };
   if (file.type.startsWith("image/") && file.size <= maxBytes) {
     preview.src = URL.createObjectURL(file);
     preview.addEventListener("load", () => URL.revokeObjectURL(preview.src), { once: true });
+    preview.addEventListener("error", () => {
+      URL.revokeObjectURL(preview.src);
+      noPreview();
+    }, { once: true });
+  } else {
+    noPreview();
   }
 
   const body = document.createElement("div");

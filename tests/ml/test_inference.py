@@ -72,3 +72,27 @@ def test_it_loads_once_and_follows_a_new_version(tmp_path, engine):
     (copy / "metadata.json").write_text(json.dumps(metadata))
     second = get_engine(copy)
     assert second is not first and second.version == "relabelled"
+
+
+def test_concurrent_callers_each_get_their_own_answers(engine, mnist):
+    from concurrent.futures import ThreadPoolExecutor
+
+    chunks = [mnist.x_test[i * 7 : i * 7 + 1 + i % 5] for i in range(40)]
+    expected = [engine._run(chunk) for chunk in chunks]
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        results = list(pool.map(engine.probabilities, chunks))
+    for got, want in zip(results, expected):
+        np.testing.assert_allclose(got, want, atol=1e-5)
+
+
+def test_a_closed_engine_stops_its_batching_thread(tmp_path, engine):
+    import threading
+
+    copy = Engine(engine.model_dir)
+    name = f"model-{copy.version}"
+    before = sum(t.name == name for t in threading.enumerate())
+    copy.close()
+    for thread in threading.enumerate():
+        if thread.name == name and thread is not threading.current_thread():
+            thread.join(timeout=0.2)
+    assert sum(t.name == name for t in threading.enumerate()) < before

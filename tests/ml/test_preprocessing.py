@@ -5,27 +5,15 @@ import zlib
 import numpy as np
 import pytest
 from PIL import Image, ImageOps
-from scipy import ndimage
 
 from ml.preprocessing import ImageDecodeError, NoDigitFound, decode_image, to_model_input
-from tests.images import drawn_canvas, encode, ink_crop, place, similarity
+from tests.images import assert_mnist_shaped, drawn_canvas, encode, ink_crop, place, similarity
 
 SEVEN = [[(70, 60), (200, 60), (120, 230)]]
 
 
 def _digit(mnist, index=0):
     return mnist.x_test[index]
-
-
-def _check_mnist_shape(pixels: np.ndarray) -> None:
-    """What MNIST promises: 28x28, ink fits a 20x20 box, centre of mass at the centre."""
-    assert pixels.shape == (28, 28) and pixels.dtype == np.uint8
-    assert pixels.max() == 255
-    rows = np.flatnonzero(pixels.max(axis=1) > 0)
-    cols = np.flatnonzero(pixels.max(axis=0) > 0)
-    assert max(rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1) in (19, 20, 21)
-    cy, cx = ndimage.center_of_mass(pixels.astype(float))
-    assert abs(cy - 14) < 1.0 and abs(cx - 14) < 1.0
 
 
 def test_it_turns_an_mnist_digit_into_nearly_the_same_digit(mnist):
@@ -36,7 +24,7 @@ def test_it_turns_an_mnist_digit_into_nearly_the_same_digit(mnist):
 def test_it_centres_a_digit_drawn_in_a_corner(mnist):
     centred = to_model_input(encode(place(_digit(mnist), canvas=(400, 400), at=(140, 140)))).pixels
     corner = to_model_input(encode(place(_digit(mnist), canvas=(400, 400), at=(5, 270)))).pixels
-    _check_mnist_shape(corner)
+    assert_mnist_shaped(corner)
     assert similarity(centred, corner) > 0.95
 
 
@@ -56,13 +44,13 @@ def test_it_reads_coloured_paper_and_ink(mnist):
 def test_it_reads_a_canvas_with_a_transparent_background(colour):
     transparent = to_model_input(encode(drawn_canvas(SEVEN, colour=colour))).pixels
     opaque = to_model_input(encode(drawn_canvas(SEVEN, transparent=False))).pixels
-    _check_mnist_shape(transparent)
+    assert_mnist_shaped(transparent)
     assert similarity(transparent, opaque) > 0.95
 
 
 def test_it_enlarges_a_tiny_digit_into_the_20_pixel_box(mnist):
     digit = to_model_input(encode(place(_digit(mnist), canvas=(600, 600), at=(400, 50), height=14)))
-    _check_mnist_shape(digit.pixels)
+    assert_mnist_shaped(digit.pixels)
     x, y, w, h = digit.box
     assert abs(x - 400) <= 3 and abs(y - 50) <= 3 and 10 <= h <= 17
 
@@ -70,7 +58,7 @@ def test_it_enlarges_a_tiny_digit_into_the_20_pixel_box(mnist):
 def test_it_reports_boxes_in_the_pixels_of_a_huge_image(mnist):
     image = place(_digit(mnist), canvas=(3000, 2500), at=(2000, 1000), height=900)
     digit = to_model_input(encode(image))
-    _check_mnist_shape(digit.pixels)
+    assert_mnist_shaped(digit.pixels)
     x, y, w, h = digit.box
     assert abs(x - 2000) < 30 and abs(y - 1000) < 30 and abs(h - 900) < 40
 
@@ -155,7 +143,7 @@ def test_it_reads_cmyk_jpeg(mnist):
     cmyk = place(_digit(mnist)).convert("RGB").convert("CMYK")
     payload = encode(cmyk, "JPEG", quality=95)
     assert Image.open(io.BytesIO(payload)).mode == "CMYK"
-    _check_mnist_shape(to_model_input(payload).pixels)
+    assert_mnist_shaped(to_model_input(payload).pixels)
 
 
 def test_it_takes_the_first_frame_of_an_animated_gif(mnist):

@@ -3,7 +3,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from ml.preprocessing import NoDigitFound, segment_digits, to_model_input
-from tests.images import encode, line_of, similarity
+from tests.images import assert_mnist_shaped, encode, line_of, similarity
 
 
 @pytest.mark.parametrize("length", [2, 3, 4, 5, 6])
@@ -15,10 +15,11 @@ def test_it_finds_each_digit_of_a_line_left_to_right(mnist, length):
     lefts = [d.box[0] for d in digits]
     assert lefts == sorted(lefts)
     for digit, index in zip(digits, picks):
-        # Each digit is normalised as the same digit written alone would be (the line's
-        # threshold may differ a little, so strokes may be a pixel thicker or shifted).
+        # Each digit is normalised as MNIST was, and looks like the same digit written
+        # alone (the line's threshold may differ, so strokes may be thicker or shifted).
+        assert_mnist_shaped(digit.pixels)
         alone = to_model_input(encode(line_of([mnist.x_test[index]]))).pixels
-        assert similarity(digit.pixels, alone) > 0.7
+        assert similarity(digit.pixels, alone) > 0.6
 
 
 def test_it_reads_a_line_in_either_polarity(mnist):

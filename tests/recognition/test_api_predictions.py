@@ -63,7 +63,7 @@ def test_a_finished_prediction_has_every_documented_field(owner, digit_png):
     assert body["status"] == "done" and body["digit"] == int(digit_png[1]) and body["number"] is None
     assert len(body["probabilities"]) == 10 and 0 < body["confidence"] <= 1
     assert body["digits"][0]["box"] and len(body["digits"][0]["probabilities"]) == 10
-    assert body["model_version"] and body["completed_at"] and body["error"] is None
+    assert body["model_version"] and body["completed_at"] and body["error"] is None and body["error_code"] is None
     assert body["feedback_label"] is None
     assert body["image_url"].endswith(f"/predictions/{prediction.pk}/image")
 
@@ -84,6 +84,7 @@ def test_the_list_is_mine_only_newest_first_and_filterable(owner, other, digit_p
     assert {"next", "previous"} <= set(body)
     failed = _client(owner).get(LIST, {"status": "failed"}).json()
     assert [r["id"] for r in failed["results"]] == [str(blank.pk)]
+    assert failed["results"][0]["error_code"] == "no_digit" and "No digit found" in failed["results"][0]["error"]
     by_digit = _client(owner).get(LIST, {"digit": digit_png[1]}).json()
     assert [r["id"] for r in by_digit["results"]] == [str(old.pk)]
     assert _client(owner).get(LIST, {"source": "draw"}).json()["count"] == 0
@@ -114,6 +115,16 @@ def test_another_users_prediction_is_404_on_every_verb(owner, other, digit_png):
     assert _error(outsider.get(f"{LIST}{prediction.pk}/"))["code"] == "not_found"
     prediction.refresh_from_db()
     assert prediction.feedback_label == ""
+
+
+def test_a_token_client_can_fetch_its_own_image_and_model_input(owner, digit_png):
+    prediction = _done(owner, digit_png[0])
+    body = _client(owner).get(f"{LIST}{prediction.pk}/").json()
+    image = _client(owner).get(body["image_url"])
+    assert image.status_code == 200 and b"".join(image.streaming_content) == digit_png[0]
+    model_input = _client(owner).get(body["digits"][0]["input_url"])
+    assert model_input.status_code == 200 and model_input["Content-Type"] == "image/png"
+    assert _client().get(body["image_url"], HTTP_AUTHORIZATION="Token wrong").status_code == 401
 
 
 def test_an_unknown_id_is_404(owner):

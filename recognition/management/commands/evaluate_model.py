@@ -8,6 +8,7 @@ from ml import data
 from ml.artifact import ArtifactError
 from ml.evaluate import evaluate_folder, evaluate_mnist
 from ml.inference import Engine
+from recognition.selectors import serving_model_dir
 
 
 class Command(BaseCommand):
@@ -18,7 +19,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--model", type=Path, default=None,
-                            help="artifact folder (default: ML_MODEL_DIR, the serving model)")
+                            help="artifact folder (default: the serving model)")
         parser.add_argument("--images", type=Path, action="append", default=[], metavar="DIR",
                             help="a folder with images and labels.csv; may be given several times")
         parser.add_argument("--no-mnist", action="store_true", help="skip MNIST test")
@@ -27,7 +28,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, model=None, images=(), no_mnist=False, json=None, **options):
         try:
-            engine = Engine(model or settings.ML_MODEL_DIR)
+            engine = Engine(model or serving_model_dir())
         except ArtifactError as exc:
             raise CommandError(f"Cannot load the model: {exc}") from exc
         report: dict = {"model_version": engine.version}

@@ -1,0 +1,21 @@
+from django.core.management.base import BaseCommand
+
+from recognition import selectors, services
+from recognition.models import ModelVersion
+
+
+class Command(BaseCommand):
+    help = (
+        "Register every model artifact in ML_ARTIFACTS_DIR (folders with a valid metadata.json) "
+        "as a model version that staff can activate in the admin. Safe to run again."
+    )
+
+    def handle(self, *args, **options):
+        created = services.model_versions_sync()
+        for version in created:
+            self.stdout.write(f"Registered {version.version} ({version.path}).")
+        active = selectors.active_model_version()
+        self.stdout.write(self.style.SUCCESS(
+            f"{len(created)} new, {ModelVersion.objects.count()} registered. Serving: "
+            + (active.version if active else f"{selectors.serving_model_dir()} (no version activated)")
+        ))

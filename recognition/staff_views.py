@@ -1,0 +1,82 @@
+"""Pages and files for staff: the dashboard, and any user's prediction images for the admin.
+
+Anyone else, signed in or not, gets a 404 here: not a redirect to a login page, which
+would reveal that the page exists.
+"""
+from __future__ import annotations
+
+import io
+import mimetypes
+from functools import wraps
+
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_GET
+from PIL import Image
+
+from recognition import dashboard, selectors
+from recognition.models import Prediction
+
+
+def staff_only(view):
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs):
+        user = request.user
+        if not (user.is_authenticated and user.is_active and user.is_staff):
+            raise Http404()
+        return view(request, *args, **kwargs)
+    return wrapped
+
+
+def _private(response: HttpResponse) -> HttpResponse:
+    response["Cache-Control"] = "private, max-age=3600"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@staff_only
+@require_GET
+def prediction_image(request: HttpRequest, pk) -> HttpResponse:
+    """Any user's submitted image, for review."""
+    prediction = get_object_or_404(Prediction, pk=pk)
+    try:
+        handle = prediction.image.open("rb")
+    except OSError:
+        raise Http404("The image file is missing.")
+    content_type = mimetypes.guess_type(prediction.image.name)[0] or "application/octet-stream"
+    return _private(FileResponse(handle, content_type=content_type))
+
+
+@staff_only
+@require_GET
+def prediction_model_input(request: HttpRequest, pk, index: int) -> HttpResponse:
+    """The 28x28 input the model saw for one digit of any user's prediction, enlarged 4x."""
+    prediction = get_object_or_404(Prediction, pk=pk)
+    if index >= len(prediction.digits):
+        raise Http404("No such digit.")
+    image = Image.fromarray(prediction.model_input(index)).resize((112, 112), Image.Resampling.NEAREST)
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return _private(HttpResponse(buffer.getvalue(), content_type="image/png"))
+
+
+@staff_only
+@require_GET
+def model_plot(request: HttpRequest, version: str, plot: str) -> HttpResponse:
+    """A model version's training curves or confusion matrix (PNG from its artifact)."""
+    return _private(FileResponse(selectors.model_version_plot(version, plot).open("rb"), content_type="image/png"))
+
+
+@staff_only
+@require_GET
+def staff_dashboard(request: HttpRequest) -> HttpResponse:
+    per_day = dashboard.predictions_per_day()
+    return render(request, "recognition/staff_dashboard.html", {
+        "per_day": dashboard.bar_chart(per_day),
+        "low_confidence": dashboard.low_confidence_share(),
+        "accuracy": dashboard.measured_accuracy(),
+        "confusion": dashboard.heat_map(dashboard.confusion_matrix()),
+        "queue": dashboard.review_queue(),
+        "slowest": dashboard.slowest(),
+        "model": dashboard.serving_model(),
+    })

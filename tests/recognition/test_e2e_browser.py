@@ -1,0 +1,211 @@
+"""End to end in a real browser: log in through the login form, draw with the mouse, upload
+files, and read the results and the history, against a live server that runs inference in
+its own process (no broker), as `make run` does.
+
+Playwright drives Debian's chromium (/usr/bin/chromium): its own browser download needs
+the internet. `make test` installs chromium when it is missing.
+"""
+import os
+import re
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from recognition.models import Prediction
+from tests.images import encode, place
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+# The page waits 3 s on the server, then polls for up to 30 s; the first prediction of a
+# session also loads TensorFlow and the model.
+RESULT_TIMEOUT_MS = 40_000
+
+# Strokes as fractions of the canvas (x, y), each a polyline drawn with the mouse held down.
+# Plain block shapes that this model reads with ~100% confidence in both modes; a "1" with
+# a flag is avoided, since the model may read it as a 7.
+SEVEN = [[(0.25, 0.2), (0.75, 0.2), (0.45, 0.85)]]
+SEVENTEEN = [[(0.1, 0.15), (0.1, 0.85)], [(0.25, 0.2), (0.38, 0.2), (0.3, 0.85)]]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"The browser tests need Debian's chromium at {CHROMIUM}. Install it with "
+                    "`apt-get install -y chromium` (`make test` does this).", pytrace=False)
+    # Playwright's sync API keeps an asyncio loop running in this thread while the browser
+    # is open, and Django then refuses ORM calls from this thread as if they were in async
+    # code. Nothing here is async: let the tests (and any that run meanwhile) use the ORM.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            yield browser
+            browser.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture(autouse=True)
+def in_process_inference(settings):
+    """The live server runs inference in its own threads, as `make run` does (no broker).
+
+    With persistent connections those threads would keep sessions open on the test
+    database, which then cannot be dropped at the end of the run, so each closes its
+    connection when its work is done; and they, with the stale-pending sweeper, are stopped
+    after each test.
+    """
+    from recognition import dispatch
+
+    settings.CELERY_BROKER_URL = ""
+    database = settings.DATABASES["default"]  # the dict each new thread's connection reads
+    max_age = database["CONN_MAX_AGE"]
+    database["CONN_MAX_AGE"] = 0
+    yield
+    dispatch.shutdown()
+    database["CONN_MAX_AGE"] = max_age
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser context (no cookies) at a desktop size; fails the test on any
+    uncaught JavaScript error."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield page
+    context.close()
+    if errors:
+        pytest.fail(f"JavaScript errors on the page: {errors}")
+
+
+@pytest.fixture
+def user(django_user_model, password):
+    return django_user_model.objects.create_user("drawer", "drawer@example.com", password)
+
+
+def _log_in_at(page: Page, url: str, user, password: str) -> None:
+    """Open a page that needs login, log in through the real form, and land back on it."""
+    page.goto(url)
+    expect(page).to_have_url(re.compile(r"/accounts/login/\?next="))
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", password)
+    page.get_by_test_id("login-submit").click()
+    expect(page).to_have_url(url)
+    page.wait_for_load_state()  # the page's script is running: its listeners are attached
+
+
+def _draw(page: Page, strokes) -> None:
+    box = page.get_by_test_id("draw-canvas").bounding_box()
+    for stroke in strokes:
+        points = [(box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in stroke]
+        page.mouse.move(*points[0])
+        page.mouse.down()
+        for point in points[1:]:
+            page.mouse.move(*point, steps=10)
+        page.mouse.up()
+
+
+def _choose_number_mode(page: Page) -> None:
+    # The radio button is styled as a button: people (and so the test) click its label.
+    page.locator("label[for=mode-number]").click()
+    expect(page.get_by_test_id("mode-number")).to_be_checked()
+
+
+def _mnist_png(mnist_test, index: int) -> tuple[bytes, str]:
+    x, y = mnist_test
+    return encode(place(x[index])), str(y[index])
+
+
+def _expect_a_result(result, answer: str, digits: int) -> None:
+    expect(result.get_by_test_id("result-digit")).to_have_text(answer, timeout=RESULT_TIMEOUT_MS)
+    expect(result.get_by_test_id("result-confidence")).to_have_text(re.compile(r"^\d{1,3}\.\d%$"))
+    expect(result.get_by_test_id("prob-bar")).to_have_count(10 * digits)
+    expect(result.locator("img.model-input")).to_have_count(digits)
+    # The 28x28 input the model saw, served 4x enlarged, really loads.
+    for image in result.locator("img.model-input").all():
+        expect(image).to_have_js_property("naturalWidth", 112)
+
+
+def test_it_recognises_a_seven_drawn_with_the_mouse(live_server, page, user, password):
+    _log_in_at(page, f"{live_server.url}/draw/", user, password)
+
+    _draw(page, SEVEN)
+    page.get_by_test_id("recognize").click()
+
+    result = page.get_by_test_id("result-area")
+    _expect_a_result(result, "7", digits=1)
+    prediction = Prediction.objects.get(owner=user)
+    assert (prediction.source, prediction.mode, prediction.answer) == ("draw", "digit", "7")
+    expect(result.get_by_test_id("result-detail-link")).to_have_attribute("href", f"/history/{prediction.pk}/")
+
+
+def test_it_reads_a_number_drawn_in_number_mode_on_a_wider_canvas(live_server, page, user, password):
+    _log_in_at(page, f"{live_server.url}/draw/", user, password)
+    square = page.get_by_test_id("draw-canvas").bounding_box()
+
+    _choose_number_mode(page)
+    wide = page.get_by_test_id("draw-canvas").bounding_box()
+    _draw(page, SEVENTEEN)
+    page.get_by_test_id("recognize").click()
+
+    assert wide["width"] == pytest.approx(3 * square["width"], rel=0.02)
+    assert wide["height"] == pytest.approx(square["height"], rel=0.02)
+    _expect_a_result(page.get_by_test_id("result-area"), "17", digits=2)
+    prediction = Prediction.objects.get(owner=user)
+    assert (prediction.source, prediction.mode, prediction.answer) == ("draw", "number", "17")
+
+
+def test_it_recognises_two_files_uploaded_at_once(live_server, page, user, password, mnist_test):
+    first, second = _mnist_png(mnist_test, 0), _mnist_png(mnist_test, 1)
+    _log_in_at(page, f"{live_server.url}/upload/", user, password)
+
+    page.get_by_test_id("upload-input").set_input_files([
+        {"name": "first.png", "mimeType": "image/png", "buffer": first[0]},
+        {"name": "second.png", "mimeType": "image/png", "buffer": second[0]},
+    ])
+
+    items = page.get_by_test_id("upload-item")
+    expect(items).to_have_count(2)
+    expect(items.nth(0).get_by_test_id("upload-name")).to_have_text("first.png")
+    expect(items.nth(1).get_by_test_id("upload-name")).to_have_text("second.png")
+    _expect_a_result(items.nth(0), first[1], digits=1)
+    _expect_a_result(items.nth(1), second[1], digits=1)
+    rows = Prediction.objects.filter(owner=user).order_by("image_name")
+    assert [(p.image_name, p.source, p.answer) for p in rows] == [
+        ("first.png", "upload", first[1]), ("second.png", "upload", second[1])]
+
+
+def test_it_lists_what_was_drawn_and_uploaded_in_the_history(live_server, page, user, password, mnist_test):
+    upload = _mnist_png(mnist_test, 1)
+    _log_in_at(page, f"{live_server.url}/draw/", user, password)
+    _draw(page, SEVEN)
+    page.get_by_test_id("recognize").click()
+    expect(page.get_by_test_id("result-digit")).to_have_text("7", timeout=RESULT_TIMEOUT_MS)
+    page.get_by_test_id("nav-upload").click()
+    page.wait_for_load_state()
+    page.get_by_test_id("upload-input").set_input_files(
+        [{"name": "upload.png", "mimeType": "image/png", "buffer": upload[0]}])
+    expect(page.get_by_test_id("result-digit")).to_have_text(upload[1], timeout=RESULT_TIMEOUT_MS)
+
+    page.get_by_test_id("nav-history").click()
+
+    rows = page.get_by_test_id("history-row")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(0)).to_contain_text(upload[1])
+    expect(rows.nth(0)).to_contain_text("Uploaded")
+    expect(rows.nth(1)).to_contain_text("7")
+    expect(rows.nth(1)).to_contain_text("Drawn")
+    for row in rows.all():
+        expect(row).to_contain_text("Done")
+        expect(row).to_contain_text(re.compile(r"\d{1,3}\.\d%"))
+        expect(row.locator("img.history-thumb")).not_to_have_js_property("naturalWidth", 0)
+    expected_ids = [str(p.pk) for p in Prediction.objects.filter(owner=user).order_by("-created_at")]
+    assert [row.get_attribute("data-id") for row in rows.all()] == expected_ids
