@@ -24,7 +24,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 run: $(VENV)/.installed
 	$(MANAGE) migrate --noinput
 	@echo "DigitRec on http://$(HOST):$(PORT)/"
-	$(VENV)/bin/gunicorn digitrec.wsgi --bind $(HOST):$(PORT) --workers 1 --threads 4 --no-control-socket \
+	$(VENV)/bin/gunicorn digitrec.wsgi --bind $(HOST):$(PORT) --workers 1 --threads 16 --no-control-socket \
 		--access-logfile -
 
 # The browser tests drive Debian's chromium (Playwright's own browser download needs the
@@ -75,3 +75,10 @@ evaluate: $(VENV)/.installed
 
 benchmark: $(VENV)/.installed
 	$(PYTHON) -m benchmarks.inference
+
+# DigitRec (make stack) and the original report's app under the same Locust load, one
+# after the other (see docs/BENCHMARKS.md). Needs PostgreSQL and Redis, like make stack.
+.PHONY: bench-load
+bench-load: $(VENV)/.installed
+	$(MANAGE) fetch_mnist
+	$(PYTHON) -m benchmarks.compare

@@ -24,6 +24,8 @@ import urllib.request
 from datetime import datetime, timezone
 from pathlib import Path
 
+from benchmarks import batch
+
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT.parent / "shared" / "baseline"
 BASELINE_VENV = Path("/tmp/baseline-venv")
@@ -116,6 +118,7 @@ def run_project(users: int, duration: int, port: int) -> dict:
         _wait_http(f"http://127.0.0.1:{port}/healthz", timeout=240)
         memory.start()
         result = _locust(f"http://127.0.0.1:{port}", "DigitRecUser", users, duration, OUT / "project")
+        result["batch"] = batch.run(f"http://127.0.0.1:{port}")
     finally:
         memory.stopped.set()
         _stop(stack)
@@ -165,6 +168,8 @@ def main() -> None:
         ratio = results["project"]["predictions_per_s"] / results["baseline"]["predictions_per_s"]
         print(f"project / baseline predictions/s: {ratio:.1f}x")
     if "project" in results:
+        b = results["project"]["batch"]
+        print(f"batch endpoint: {b['images']} images in {b['seconds']:.1f} s = {b['images_per_s']:.0f} images/s")
         print(f"largest Celery worker process: {results['project']['worker_peak_rss_mb']:.0f} MB resident")
 
 

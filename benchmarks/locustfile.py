@@ -13,53 +13,15 @@ benchmarks/compare.py runs both, one after the other, and prints the figures.
 """
 from __future__ import annotations
 
-import base64
-import io
 import itertools
 import time
 import uuid
 
-import numpy as np
 from locust import between, events, task
 from locust.contrib.fasthttp import FastHttpUser
-from PIL import Image
 
-from ml import data
-from ml.synthetic import _crop_ink
+from benchmarks.drawings import DRAWINGS
 
-CANVAS = 280
-
-
-def _drawings(count: int = 32) -> list[str]:
-    """Canvas-like PNG data URLs (dark strokes on a transparent 280x280 canvas) of MNIST
-    test digits, drawn off-centre and at varied sizes as people draw them."""
-    mnist = data.load(data_dir())
-    rng = np.random.default_rng(0)
-    urls = []
-    for index in rng.choice(len(mnist.x_test), size=count, replace=False):
-        crop = Image.fromarray(_crop_ink(mnist.x_test[index]))
-        height = int(rng.integers(90, 220))
-        width = max(1, round(crop.width * height / crop.height))
-        alpha = crop.resize((width, height), Image.Resampling.BICUBIC)
-        canvas = Image.new("RGBA", (CANVAS, CANVAS), (0, 0, 0, 0))
-        ink = Image.new("RGBA", alpha.size, (20, 20, 20, 255))
-        ink.putalpha(alpha)
-        canvas.alpha_composite(ink, (int(rng.integers(0, CANVAS - width + 1)),
-                                     int(rng.integers(0, CANVAS - height + 1))))
-        buffer = io.BytesIO()
-        canvas.save(buffer, "PNG")
-        urls.append("data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode())
-    return urls
-
-
-def data_dir():
-    import os
-    from pathlib import Path
-
-    return Path(os.environ.get("MNIST_DIR", Path(__file__).resolve().parent.parent / "var" / "mnist"))
-
-
-DRAWINGS = _drawings()
 _next_drawing = itertools.cycle(range(len(DRAWINGS)))
 
 
@@ -69,8 +31,18 @@ def _record_prediction(started: float, exception: Exception | None = None) -> No
                         context={})
 
 
-class DigitRecUser(FastHttpUser):
+class Visitor(FastHttpUser):
+    """Both users: open the home page now and then, submit drawings the rest of the time."""
+
+    abstract = True
     wait_time = between(0.0, 0.05)
+
+    @task(1)
+    def home(self) -> None:
+        self.client.get("/", name="home")
+
+
+class DigitRecUser(Visitor):
 
     def on_start(self) -> None:
         name = f"load-{uuid.uuid4().hex[:12]}"
@@ -78,10 +50,6 @@ class DigitRecUser(FastHttpUser):
                                     json={"username": name, "password": f"Pw-{uuid.uuid4().hex}"},
                                     name="register")
         self.headers = {"Authorization": f"Token {response.json()['token']}"}
-
-    @task(1)
-    def home(self) -> None:
-        self.client.get("/", name="home")
 
     @task(10)
     def predict(self) -> None:
@@ -105,12 +73,7 @@ class DigitRecUser(FastHttpUser):
         _record_prediction(started)
 
 
-class BaselineUser(FastHttpUser):
-    wait_time = between(0.0, 0.05)
-
-    @task(1)
-    def home(self) -> None:
-        self.client.get("/", name="home")
+class BaselineUser(Visitor):
 
     @task(10)
     def predict(self) -> None:

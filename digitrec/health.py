@@ -52,11 +52,7 @@ def model_status() -> dict:
     from recognition.selectors import serving_model_dir
 
     try:
-        model_dir = serving_model_dir()
-    except DatabaseError:
-        model_dir = settings.ML_MODEL_DIR  # the database check reports the outage
-    try:
-        version = load_metadata(model_dir)["version"]
+        version = load_metadata(serving_model_dir())["version"]
     except ArtifactError as exc:
         return {"status": "error", "version": None, "error": str(exc)}
     return {"status": "ok", "version": version}

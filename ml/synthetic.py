@@ -30,7 +30,7 @@ class Sample:
     extension: str
 
 
-def _crop_ink(digit: np.ndarray) -> np.ndarray:
+def crop_ink(digit: np.ndarray) -> np.ndarray:
     rows = np.flatnonzero(digit.max(axis=1) > 30)
     cols = np.flatnonzero(digit.max(axis=0) > 30)
     return digit[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
@@ -38,7 +38,7 @@ def _crop_ink(digit: np.ndarray) -> np.ndarray:
 
 def _scaled(digit: np.ndarray, height: int, rng: np.random.Generator) -> np.ndarray:
     """An ink crop scaled to ``height`` pixels, slightly rotated; values 0-1."""
-    image = Image.fromarray(_crop_ink(digit))
+    image = Image.fromarray(crop_ink(digit))
     image = image.rotate(float(rng.uniform(-10, 10)), resample=Image.Resampling.BICUBIC, expand=True)
     width = max(1, round(image.width * height / image.height))
     image = image.resize((width, height), Image.Resampling.BICUBIC)

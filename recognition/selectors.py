@@ -7,6 +7,7 @@ import uuid
 from pathlib import Path
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.db.models import QuerySet
 from django.http import Http404
 
@@ -54,7 +55,13 @@ def serving_model_dir() -> Path:
     Read on every inference batch (one indexed query), so an activation reaches every
     worker with its next batch; ml.inference.get_engine reloads when the folder changes.
     """
-    active = ModelVersion.objects.filter(is_active=True).values_list("version", "path").first()
+    try:
+        active = ModelVersion.objects.filter(is_active=True).values_list("version", "path").first()
+    except DatabaseError as exc:
+        # A worker starting while the database is down, or a command run before migrate:
+        # serve the configured model; the next batch asks again.
+        log.warning("cannot read the active model version (%s); serving ML_MODEL_DIR", exc)
+        return Path(settings.ML_MODEL_DIR)
     if active is None:
         return Path(settings.ML_MODEL_DIR)
     try:

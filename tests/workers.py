@@ -35,7 +35,7 @@ class Worker:
     killed child process."""
 
     def __init__(self, *, broker_url: str, queue: str, media_root: Path, pool: str = "threads",
-                 concurrency: int = 4, model_dir: Path | None = None):
+                 concurrency: int = 4, model_dir: Path | None = None, supervised: bool = False):
         self.queue = queue
         env = {
             **os.environ,
@@ -48,8 +48,10 @@ class Worker:
             "PYTHONUNBUFFERED": "1",
         }
         self.lines: list[str] = []
+        # Supervised: under scripts/keep_running.py, as `make stack` runs workers.
+        prefix = [sys.executable, str(ROOT / "scripts" / "keep_running.py")] if supervised else []
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "digitrec", "worker", f"--pool={pool}",
+            [*prefix, sys.executable, "-m", "celery", "-A", "digitrec", "worker", f"--pool={pool}",
              f"--concurrency={concurrency}", "--loglevel=INFO", "--without-gossip",
              "--without-mingle", "--without-heartbeat", "-n", f"test-{queue}@%h"],
             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

@@ -195,3 +195,16 @@ def test_the_model_endpoint_describes_the_active_model(owner):
     body = _client(owner).get("/api/v1/model/").json()
     assert body["version"] and body["test_accuracy"] >= 0.996
     assert set(body["per_class_accuracy"]) == {str(d) for d in range(10)} and body["trained_at"]
+
+
+@pytest.mark.parametrize("name, content", [
+    ("empty.png", b""),
+    ("notes.png", b"these are my notes, not a picture"),
+    ("truncated.png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00"),
+])
+def test_a_file_that_is_not_a_readable_image_is_415(owner, name, content):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    response = _client(owner).post(LIST, {"image": SimpleUploadedFile(name, content)}, format="multipart")
+    assert response.status_code == 415 and _error(response)["code"] == "not_an_image"
+    assert not Prediction.objects.exists()

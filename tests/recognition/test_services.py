@@ -147,3 +147,15 @@ def test_deleting_keeps_a_file_another_prediction_still_uses(owner, other, digit
     services.prediction_delete(prediction=theirs)
     assert not default_storage.exists(theirs.image.name)
     assert not Prediction.objects.exists()
+
+
+def test_a_rotated_camera_jpeg_is_accepted_and_stored_as_jpg(owner, mnist_test):
+    from PIL import Image
+
+    from tests.images import encode, place
+
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    photo = encode(place(mnist_test[0][0]).transpose(Image.Transpose.ROTATE_90), "JPEG", exif=exif.tobytes())
+    prediction = services.prediction_create(owner=owner, image=photo, source="upload")
+    assert prediction.image.name.endswith(".jpg")

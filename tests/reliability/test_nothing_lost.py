@@ -132,7 +132,8 @@ def test_redis_stopped_while_users_submit_then_everything_finishes(
         transactional_db, owner, digit_png, own_redis, settings, restore_broker, media_in_tmp):
     queue = new_queue()
     _use_broker(settings, own_redis.url, queue)
-    worker = Worker(broker_url=own_redis.url, queue=queue, media_root=media_in_tmp)
+    # Supervised as in `make stack`: a worker that loses Redis may exit, and is started again.
+    worker = Worker(broker_url=own_redis.url, queue=queue, media_root=media_in_tmp, supervised=True)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=owner).key}")
     body = {"image": base64.b64encode(digit_png[0]).decode()}
