@@ -19,7 +19,7 @@ def test_it_trains_a_small_model_and_writes_a_complete_artifact(tmp_path, mnist)
     assert metadata["hyperparameters"]["limit"] == 2000 and metadata["data"]["train_images"] == 2000
     assert np.asarray(metadata["confusion_matrix"]).sum() == 10000
     # Three epochs on 2,000 images (half shown as realistic copies) are far from done, but
-    # they learn: chance is 10%, and the figure varies from run to run (40-60% seen).
+    # they learn: chance is 10%, and the figure varies from run to run (47% and over 50% seen).
     assert metadata["test_accuracy"] > 0.3
     assert (artifact / "training_curves.png").stat().st_size > 1000
     assert (artifact / "confusion_matrix.png").stat().st_size > 1000
