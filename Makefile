@@ -82,3 +82,9 @@ benchmark: $(VENV)/.installed
 bench-load: $(VENV)/.installed
 	$(MANAGE) fetch_mnist
 	$(PYTHON) -m benchmarks.compare
+
+# Five minutes of load with a worker SIGKILL and a Redis restart (docs/RELIABILITY.md).
+.PHONY: soak
+soak: $(VENV)/.installed
+	$(MANAGE) fetch_mnist
+	$(PYTHON) -m benchmarks.soak
