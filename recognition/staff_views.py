@@ -5,17 +5,15 @@ would reveal that the page exists.
 """
 from __future__ import annotations
 
-import io
-import mimetypes
 from functools import wraps
 
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
-from PIL import Image
 
 from recognition import dashboard, selectors
 from recognition.models import Prediction
+from recognition.views import image_response, model_input_response
 
 
 def staff_only(view):
@@ -38,26 +36,15 @@ def _private(response: HttpResponse) -> HttpResponse:
 @require_GET
 def prediction_image(request: HttpRequest, pk) -> HttpResponse:
     """Any user's submitted image, for review."""
-    prediction = get_object_or_404(Prediction, pk=pk)
-    try:
-        handle = prediction.image.open("rb")
-    except OSError:
-        raise Http404("The image file is missing.")
-    content_type = mimetypes.guess_type(prediction.image.name)[0] or "application/octet-stream"
-    return _private(FileResponse(handle, content_type=content_type))
+    return image_response(get_object_or_404(Prediction, pk=pk), max_age=3600)
 
 
 @staff_only
 @require_GET
 def prediction_model_input(request: HttpRequest, pk, index: int) -> HttpResponse:
     """The 28x28 input the model saw for one digit of any user's prediction, enlarged 4x."""
-    prediction = get_object_or_404(Prediction, pk=pk)
-    if index >= len(prediction.digits):
-        raise Http404("No such digit.")
-    image = Image.fromarray(prediction.model_input(index)).resize((112, 112), Image.Resampling.NEAREST)
-    buffer = io.BytesIO()
-    image.save(buffer, "PNG")
-    return _private(HttpResponse(buffer.getvalue(), content_type="image/png"))
+    return model_input_response(get_object_or_404(Prediction, pk=pk), index, max_age=3600)
+
 
 
 @staff_only

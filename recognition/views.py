@@ -126,32 +126,40 @@ def delete(request: HttpRequest, pk) -> HttpResponse:
     return redirect("recognition:history")
 
 
-@session_or_token_required
-@require_GET
-def prediction_image(request, pk):
-    """The image as it was submitted; media files are never served publicly."""
-    prediction = selectors.prediction_for_user(request.user, pk)
+def image_response(prediction: Prediction, *, max_age: int) -> HttpResponse:
+    """The submitted image of ``prediction``, privately cacheable (the caller checks access)."""
     try:
         handle = prediction.image.open("rb")
     except OSError:
         raise Http404("The image file is missing.")
     content_type = mimetypes.guess_type(prediction.image.name)[0] or "application/octet-stream"
     response = FileResponse(handle, content_type=content_type)
-    response["Cache-Control"] = "private, max-age=86400"
+    response["Cache-Control"] = f"private, max-age={max_age}"
     response["X-Content-Type-Options"] = "nosniff"
     return response
 
 
-@session_or_token_required
-@require_GET
-def prediction_model_input(request, pk, index: int):
-    """The 28x28 image the model saw for one digit, enlarged 4x so people can see it."""
-    prediction = selectors.prediction_for_user(request.user, pk)
+def model_input_response(prediction: Prediction, index: int, *, max_age: int) -> HttpResponse:
+    """The 28x28 image the model saw for digit ``index``, enlarged 4x, as PNG."""
     if index >= len(prediction.digits):
         raise Http404("No such digit.")
     image = Image.fromarray(prediction.model_input(index)).resize((112, 112), Image.Resampling.NEAREST)
     buffer = io.BytesIO()
     image.save(buffer, "PNG")
     response = HttpResponse(buffer.getvalue(), content_type="image/png")
-    response["Cache-Control"] = "private, max-age=86400"
+    response["Cache-Control"] = f"private, max-age={max_age}"
     return response
+
+
+@session_or_token_required
+@require_GET
+def prediction_image(request, pk):
+    """The image as it was submitted; media files are never served publicly."""
+    return image_response(selectors.prediction_for_user(request.user, pk), max_age=86400)
+
+
+@session_or_token_required
+@require_GET
+def prediction_model_input(request, pk, index: int):
+    """The 28x28 image the model saw for one digit, enlarged 4x so people can see it."""
+    return model_input_response(selectors.prediction_for_user(request.user, pk), index, max_age=86400)
