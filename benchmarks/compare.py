@@ -21,6 +21,7 @@ import sys
 import threading
 import time
 import urllib.request
+import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -87,12 +88,26 @@ class WorkerMemory(threading.Thread):
                 self.peak_mb = max(self.peak_mb, _rss_mb(int(pid)))
 
 
-def _locust(host: str, user_class: str, users: int, duration: int, prefix: Path) -> dict:
+def register(host: str, users: int) -> Path:
+    """Register one account per Locust user before the run; their tokens go to a file."""
+    tokens = []
+    for _ in range(users):
+        body = json.dumps({"username": f"load-{uuid.uuid4().hex[:12]}", "password": f"Pw-{uuid.uuid4().hex}"})
+        request = urllib.request.Request(f"{host}/api/v1/auth/register/", data=body.encode(),
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            tokens.append(json.load(response)["token"])
+    path = OUT / "tokens.json"
+    path.write_text(json.dumps(tokens))
+    return path
+
+
+def _locust(host: str, user_class: str, users: int, duration: int, prefix: Path, env: dict | None = None) -> dict:
     subprocess.run(
         [str(ROOT / ".venv" / "bin" / "locust"), "-f", str(ROOT / "benchmarks" / "locustfile.py"),
          "--headless", "-u", str(users), "-r", str(users), "-t", f"{duration}s", "--host", host,
          "--csv", str(prefix), "--only-summary", "--stop-timeout", "15", user_class],
-        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, check=False,
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}, check=False,
         stdout=subprocess.DEVNULL, stderr=open(f"{prefix}.locust.log", "w"),
     )
     with open(f"{prefix}_stats.csv", newline="") as fh:
@@ -116,8 +131,10 @@ def run_project(users: int, duration: int, port: int) -> dict:
     memory = WorkerMemory()
     try:
         _wait_http(f"http://127.0.0.1:{port}/healthz", timeout=240)
+        tokens = register(f"http://127.0.0.1:{port}", users)
         memory.start()
-        result = _locust(f"http://127.0.0.1:{port}", "DigitRecUser", users, duration, OUT / "project")
+        result = _locust(f"http://127.0.0.1:{port}", "DigitRecUser", users, duration, OUT / "project",
+                         env={"DIGITREC_TOKENS": str(tokens)})
         result["batch"] = batch.run(f"http://127.0.0.1:{port}")
     finally:
         memory.stopped.set()
