@@ -46,6 +46,7 @@ test: $(VENV)/.installed $(CHROMIUM)
 # two worker processes of 8 task threads each sharing one model (micro-batching). A secret key is generated once into
 # var/secret_key unless DJANGO_SECRET_KEY is set.
 stack: export DJANGO_ENV := production
+stack: export DJANGO_SECURE_SSL_REDIRECT ?= 0
 stack: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/digitrec
 stack: export CELERY_BROKER_URL ?= redis://127.0.0.1:6379/0
 stack: export PORT := $(PORT)

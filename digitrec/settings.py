@@ -90,12 +90,25 @@ TEMPLATES = [
 
 DATABASE_URL = env_str("DATABASE_URL", "")
 if DATABASE_URL:
-    DATABASES = {
-        "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
-    }
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-        # A firewalled database must fail the health check, not hang it.
-        DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
+        DATABASES["default"].setdefault("OPTIONS", {}).update({
+            # A firewalled database must fail the health check, not hang it.
+            "connect_timeout": 5,
+            # A pool per process (psycopg_pool): a request or a Celery task borrows a
+            # connection and gives it back, instead of opening one (Celery's Django fixup
+            # closes the connection around every task). A connection is checked as it is
+            # lent (CONN_HEALTH_CHECKS), and a borrower waits at most DB_POOL_TIMEOUT for
+            # one, then gets a 503.
+            "pool": {
+                "min_size": env_int("DB_POOL_MIN", 1, minimum=0),
+                "max_size": env_int("DB_POOL_MAX", 32, minimum=1),  # >= WEB_THREADS
+                "timeout": env_int("DB_POOL_TIMEOUT", 3, minimum=1),
+            },
+        })
+        DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    else:
+        DATABASES["default"].update(CONN_MAX_AGE=60, CONN_HEALTH_CHECKS=True)
 else:
     DATABASES = {
         "default": {
@@ -239,7 +252,9 @@ else:
     # Password-reset mails are printed on the console of the web process.
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 
-# Secure cookies, HSTS and the HTTPS redirect default on (redirect: off) in production.
+# Secure cookies, HSTS (with preload) and the HTTPS redirect default on in production, so
+# `check --deploy` is clean. `make stack` turns the redirect off (DJANGO_SECURE_SSL_REDIRECT=0)
+# to be usable on plain http://127.0.0.1.
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", PRODUCTION)
 # Front-end code reads the CSRF token from the page, never from the cookie.
 CSRF_COOKIE_HTTPONLY = True
@@ -247,11 +262,10 @@ SECURE_HSTS_SECONDS = env_int(
     "DJANGO_SECURE_HSTS_SECONDS", 365 * 24 * 3600 if PRODUCTION else 0, minimum=0
 )
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", PRODUCTION)
-SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)
-# Off by default so `make stack` works on plain http://127.0.0.1; behind a TLS proxy
-# set DJANGO_TRUST_X_FORWARDED_PROTO=1, and DJANGO_SECURE_SSL_REDIRECT=1 if the proxy
-# does not redirect itself.
-SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", False)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", PRODUCTION)
+# Behind a TLS proxy set DJANGO_TRUST_X_FORWARDED_PROTO=1, or every request looks like
+# plain HTTP and is redirected.
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", PRODUCTION)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
 if env_bool("DJANGO_TRUST_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -271,6 +285,10 @@ LOGGING = {
     "loggers": {
         "django": {"handlers": [], "propagate": True},
         "axes.apps": {"level": "WARNING"},  # its start-up banner, printed by every command
+        # Celery's two INFO lines per task ("received", "succeeded") cost the worker more
+        # CPU than the database writes of a prediction; failures are still logged.
+        "celery.worker.strategy": {"level": "WARNING"},
+        "celery.app.trace": {"level": "WARNING"},
     },
 }
 
@@ -285,6 +303,9 @@ PREDICTION_STALE_SECONDS = env_int("PREDICTION_STALE_SECONDS", 30, minimum=1)
 PREDICTION_MAX_ATTEMPTS = env_int("PREDICTION_MAX_ATTEMPTS", 5, minimum=1)
 # Predictions per Celery task: a batch goes through the model in one call.
 PREDICTION_TASK_BATCH = env_int("PREDICTION_TASK_BATCH", 16, minimum=1)
+# How long a process may serve a model version before asking the database again which
+# one is active (an activation reaches every worker within this many seconds).
+SERVING_MODEL_CHECK_SECONDS = env_int("SERVING_MODEL_CHECK_SECONDS", 1, minimum=0)
 # TensorFlow threads per inference process (Celery worker process or the web process).
 INFERENCE_TF_THREADS = env_int("INFERENCE_TF_THREADS", 1, minimum=1)
 # Embedded mode (no broker): threads that run inference inside the web process.

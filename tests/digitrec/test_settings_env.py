@@ -1,5 +1,6 @@
 import json
 import os
+import secrets
 import subprocess
 import sys
 
@@ -124,10 +125,22 @@ def test_it_forces_debug_off_and_secures_cookies_in_production():
     assert values["SESSION_COOKIE_SECURE"] is True
     assert values["CSRF_COOKIE_SECURE"] is True
     assert values["SECURE_HSTS_SECONDS"] == 365 * 24 * 3600
-    assert values["SECURE_SSL_REDIRECT"] is False
+    assert values["SECURE_SSL_REDIRECT"] is True
     assert values["STORAGES"]["staticfiles"]["BACKEND"] == (
         "whitenoise.storage.CompressedManifestStaticFilesStorage"
     )
+
+
+def test_the_deployment_check_is_clean_under_production_settings():
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(SETTINGS_VARIABLES)}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        env={**clean, "DJANGO_ENV": "production", "DJANGO_SECRET_KEY": secrets.token_urlsafe(50)},
+        cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=120,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues (0 silenced)." in result.stdout
 
 
 def test_it_runs_without_configuration_on_sqlite_and_in_process():
@@ -149,8 +162,10 @@ def test_it_uses_postgresql_from_database_url():
     assert database["HOST"] == "db.internal"
     assert database["PORT"] == 5433
     assert database["NAME"] == "digitrec"
-    assert database["CONN_MAX_AGE"] == 60
+    # A connection pool per process, each connection checked as it is lent.
+    assert database["CONN_MAX_AGE"] == 0
     assert database["CONN_HEALTH_CHECKS"] is True
+    assert database["OPTIONS"]["pool"]["max_size"] >= 32  # one per web thread
 
 
 def test_it_sends_mail_over_smtp_once_a_host_is_set():
