@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ml import preprocessing
-from ml.artifact import MODEL_FILE, ArtifactError, load_metadata
+from ml.artifact import METADATA_FILE, MODEL_FILE, ArtifactError, load_metadata
 
 MODES = ("digit", "number")
 CHUNK = 1024  # largest batch sent through the model at once: bounds memory per call
@@ -210,19 +210,23 @@ class Engine:
         return result
 
 
-_engines: dict[tuple[str, str], Engine] = {}
+_engines: dict[tuple[str, int, int], Engine] = {}
 _lock = threading.Lock()
 
 
 def get_engine(model_dir: str | Path) -> Engine:
     """The process-wide engine for ``model_dir``: loaded on first use, then kept.
 
-    Keyed on the folder and the version in its metadata, so activating another artifact
-    (or replacing the files) is picked up by the next call without a restart.
+    Keyed on the folder and its metadata file's modification time and size (a stat, not
+    a read: this runs for every batch), so activating another artifact or replacing the
+    files is picked up by the next call without a restart.
     """
     model_dir = Path(model_dir).resolve()
-    version = load_metadata(model_dir, verify=False)["version"]
-    key = (str(model_dir), version)
+    try:
+        stat = (model_dir / METADATA_FILE).stat()
+    except OSError as exc:
+        raise ArtifactError(f"no {METADATA_FILE} in {model_dir}") from exc
+    key = (str(model_dir), stat.st_mtime_ns, stat.st_size)
     engine = _engines.get(key)
     if engine is None:
         with _lock:

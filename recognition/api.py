@@ -8,6 +8,7 @@ import re
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import connection
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
@@ -180,9 +181,18 @@ def _create(request, images: list[tuple[bytes, str]], mode: str,
 def _wait_for(prediction: Prediction, seconds: float) -> Prediction:
     """Wait for the worker to announce the prediction finished (at most MAX_WAIT_SECONDS),
     then read the row. The web server runs many threads per process and a waiting thread
-    sleeps in Redis (or on a condition), so one waiting client holds up no one else."""
-    notify.wait(prediction.pk, min(seconds, MAX_WAIT_SECONDS))
-    prediction.refresh_from_db()
+    sleeps in Redis (or on a condition), so one waiting client holds up no one else. With
+    a connection pool, the thread gives its database connection back while it waits."""
+    if getattr(connection, "pool", None) and not connection.in_atomic_block:
+        connection.close()
+    announced = notify.wait(prediction.pk, min(seconds, MAX_WAIT_SECONDS))
+    if announced is None:
+        prediction.refresh_from_db()
+        return prediction
+    # The worker's announcement holds every field it wrote, which is all that changes
+    # between creating and finishing a prediction: no need to read the row again.
+    for name, value in announced.items():
+        setattr(prediction, name, Prediction._meta.get_field(name).to_python(value))
     return prediction
 
 

@@ -53,6 +53,7 @@ class Prediction(models.Model):
     model_version = models.CharField(max_length=64, blank=True)
     error_code = models.CharField(max_length=20, choices=ErrorCode.choices, blank=True)
     error = models.TextField(blank=True, help_text="Why it failed, in words a person understands.")
+    # Times sent to run: 1 when created, one more each time the stale sweeper resends it.
     attempts = models.PositiveSmallIntegerField(default=0)
 
     feedback_label = models.CharField(max_length=64, blank=True,

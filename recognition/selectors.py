@@ -3,6 +3,7 @@ the model versions: which artifact serves, and the files staff may see of one.""
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from pathlib import Path
 
@@ -49,14 +50,37 @@ def active_model_version() -> ModelVersion | None:
     return ModelVersion.objects.filter(is_active=True).first()
 
 
+_active_checked: tuple[float, tuple[str, str] | None] | None = None  # (when, active version)
+
+
+def forget_active_model_version() -> None:
+    """Make the next ``serving_model_dir`` ask the database (after an activation)."""
+    global _active_checked
+    _active_checked = None
+
+
+def _active_version_and_path() -> tuple[str, str] | None:
+    """The active version's (version, path), read at most once per
+    SERVING_MODEL_CHECK_SECONDS per process: a worker asks for every batch, and the query
+    would cost it more than the model call."""
+    global _active_checked
+    now = time.monotonic()
+    checked = _active_checked
+    if checked is None or now - checked[0] >= settings.SERVING_MODEL_CHECK_SECONDS:
+        active = ModelVersion.objects.filter(is_active=True).values_list("version", "path").first()
+        checked = _active_checked = (now, active)
+    return checked[1]
+
+
 def serving_model_dir() -> Path:
     """The artifact that serves: the active ModelVersion's folder, else settings.ML_MODEL_DIR.
 
-    Read on every inference batch (one indexed query), so an activation reaches every
-    worker with its next batch; ml.inference.get_engine reloads when the folder changes.
+    Asked for every inference batch, and read from the database at most once per
+    SERVING_MODEL_CHECK_SECONDS (1 s), so an activation reaches every worker within a
+    second; ml.inference.get_engine reloads when the folder changes.
     """
     try:
-        active = ModelVersion.objects.filter(is_active=True).values_list("version", "path").first()
+        active = _active_version_and_path()
     except DatabaseError as exc:
         # A worker starting while the database is down, or a command run before migrate:
         # serve the configured model; the next batch asks again.

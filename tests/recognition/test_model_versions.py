@@ -142,6 +142,21 @@ def test_activating_a_version_changes_the_version_recorded_on_the_next_predictio
     assert after.answer == before.answer == digit_png[1]
 
 
+def test_another_process_activation_is_seen_within_the_check_interval(artifacts, settings,
+                                                                      django_assert_num_queries):
+    copy_as(artifacts, "cnn-elsewhere")
+    services.model_versions_sync()
+    settings.SERVING_MODEL_CHECK_SECONDS = 60
+    assert selectors.serving_model_dir() == settings.ML_MODEL_DIR
+    # Activated by another process (no call to forget here): this one asks again only
+    # once the interval is over, and until then serves without a query per batch.
+    ModelVersion.objects.filter(version="cnn-elsewhere").update(is_active=True)
+    with django_assert_num_queries(0):
+        assert selectors.serving_model_dir() == settings.ML_MODEL_DIR
+    settings.SERVING_MODEL_CHECK_SECONDS = 0
+    assert selectors.serving_model_dir() == (artifacts / "cnn-elsewhere").resolve()
+
+
 def test_it_serves_ML_MODEL_DIR_when_the_active_folder_is_gone(artifacts, settings):
     folder = copy_as(artifacts, "cnn-second")
     services.model_versions_sync()

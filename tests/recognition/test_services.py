@@ -121,6 +121,8 @@ def test_the_sweeper_resends_stale_pending_and_gives_up_after_the_limit(
 
     assert services.predictions_requeue_stale() == 1
     assert sent == [stale.pk]
+    stale.refresh_from_db()
+    assert stale.attempts == 2  # created and sent once, then resent
     hopeless.refresh_from_db()
     fresh.refresh_from_db()
     assert hopeless.status == Prediction.Status.FAILED and hopeless.error

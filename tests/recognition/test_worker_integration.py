@@ -35,6 +35,8 @@ def test_api_wait_answers_201_with_the_finished_prediction(celery_worker, owner,
                            {"image": base64.b64encode(number_png[0]).decode(), "mode": "number"}, format="json")
     assert response.status_code == 201, (response.json(), celery_worker.output)
     assert response.json()["status"] == "done" and response.json()["number"] == number_png[1]
+    # The answer came from the worker's announcement, not from the row: both must agree.
+    assert client.get(f"/api/v1/predictions/{response.json()['id']}/").json() == response.json()
 
 
 def test_api_without_wait_answers_202_then_the_worker_finishes_it(celery_worker, owner, digit_png):
