@@ -55,6 +55,9 @@ def _prepared_tokens() -> list[str]:
 
 
 _tokens = iter(_prepared_tokens())
+# benchmarks/soak.py names a file here to check afterwards that every answer a user was
+# given is the one the database holds ("id,answer" lines).
+_answers = open(os.environ["DIGITREC_ANSWERS"], "a", buffering=1) if os.environ.get("DIGITREC_ANSWERS") else None
 
 
 class DigitRecUser(Visitor):
@@ -89,6 +92,9 @@ class DigitRecUser(Visitor):
             _record_prediction(started, RuntimeError(f"ended {prediction['status']}"))
             return
         _record_prediction(started)
+        if _answers is not None:
+            answer = prediction["digit"] if prediction["mode"] == "digit" else prediction["number"]
+            _answers.write(f"{prediction['id']},{answer}\n")
 
 
 class BaselineUser(Visitor):

@@ -6,7 +6,8 @@ The stack runs on a redis-server of its own (a free port; the shared one stays u
 its own PostgreSQL database. One third into the run a Celery worker process is killed
 with SIGKILL (its supervisor starts it again); two thirds in, Redis is stopped for 5 s and
 started again, empty. After the load ends it waits up to 60 s, then counts every
-prediction the load submitted: done, failed (with a reason) and still pending (lost).
+prediction the load submitted: done, failed (with a reason) and still pending (lost), and
+compares every answer a user was given with the one its row holds.
 Results go to var/bench/soak-*.json; docs/RELIABILITY.md records them.
 """
 from __future__ import annotations
@@ -22,7 +23,7 @@ import threading
 import time
 from datetime import datetime
 
-from benchmarks.compare import OUT, ROOT, _start, _stop, _wait_http
+from benchmarks.compare import OUT, ROOT, _start, _stop, _wait_http, register
 
 DATABASE = "digitrec_soak"
 
@@ -47,13 +48,24 @@ def _worker_pids() -> list[int]:
     return [int(p) for p in out.stdout.split()]
 
 
+ANSWERS = OUT / "soak-answers.csv"
+
+
 def _count(env: dict) -> dict:
-    script = (
-        "from recognition.models import Prediction as P;import json;"
-        "q=P.objects.filter(owner__username__startswith='load-');"
-        "print(json.dumps({s: q.filter(status=s).count() for s in ('done','failed','pending')}"
-        " | {'failed_reasons': sorted(set(q.filter(status='failed').values_list('error_code', flat=True)))}))"
-    )
+    """Predictions by status, and how many answers users were given that differ from the
+    row (a prediction answered twice, differently, would show here)."""
+    script = f"""
+import json, uuid
+from recognition.models import Prediction
+load = Prediction.objects.filter(owner__username__startswith="load-")
+seen = dict(line.strip().split(",", 1) for line in open({str(ANSWERS)!r}) if line.strip())
+rows = dict(load.filter(pk__in=list(seen)).values_list("pk", "answer"))
+counts = {{status: load.filter(status=status).count() for status in ("done", "failed", "pending")}}
+counts["failed_reasons"] = sorted(set(load.filter(status="failed").values_list("error_code", flat=True)))
+counts["answers_given"] = len(seen)
+counts["answers_differing_from_the_row"] = sum(rows.get(uuid.UUID(k)) != v for k, v in seen.items())
+print(json.dumps(counts))
+"""
     out = subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "manage.py", "shell", "-c", script],
                          cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -73,16 +85,20 @@ def main() -> None:
            "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DATABASE}"}
     # A fresh database, so only this run's predictions are counted (make stack creates it).
     subprocess.run(["dropdb", "--if-exists", "-h", "127.0.0.1", "-U", "postgres", DATABASE], check=True)
+    ANSWERS.write_text("")
     stack = _start(["make", "stack"], cwd=ROOT, env=env, log=OUT / "soak-stack.log")
     events: list[str] = []
     try:
         _wait_http(f"http://127.0.0.1:{args.port}/healthz", timeout=240)
+        tokens = register(f"http://127.0.0.1:{args.port}", args.users)
         locust = subprocess.Popen(
             [str(ROOT / ".venv" / "bin" / "locust"), "-f", str(ROOT / "benchmarks" / "locustfile.py"),
              "--headless", "-u", str(args.users), "-r", str(args.users), "-t", f"{args.duration}s",
              "--host", f"http://127.0.0.1:{args.port}", "--csv", str(OUT / "soak"), "--only-summary",
              "--stop-timeout", "15", "DigitRecUser"],
-            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL,
+            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), "DIGITREC_ANSWERS": str(ANSWERS),
+                          "DIGITREC_TOKENS": str(tokens)},
+            stdout=subprocess.DEVNULL,
             stderr=open(OUT / "soak.locust.log", "w"))
 
         def faults() -> None:

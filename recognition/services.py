@@ -85,14 +85,15 @@ def predictions_create(*, owner, images: list[tuple[bytes, str]], source: str,
         raise ValidationError(f"Mode must be one of: {', '.join(Prediction.Mode.values)}.", code="invalid_mode")
     checked = [(data, name, validate_image(data)) for data, name in images]
     now = timezone.now()
+    predictions = []
+    for data, name, extension in checked:
+        stored, digest = _store(data, extension)
+        predictions.append(Prediction(
+            owner=owner, image=stored, image_sha256=digest, image_bytes=len(data),
+            image_name=name[:200], source=source, mode=mode, queued_at=now, attempts=1,
+        ))
     with transaction.atomic():
-        predictions = []
-        for data, name, extension in checked:
-            stored, digest = _store(data, extension)
-            predictions.append(Prediction.objects.create(
-                owner=owner, image=stored, image_sha256=digest, image_bytes=len(data),
-                image_name=name[:200], source=source, mode=mode, queued_at=now, attempts=1,
-            ))
+        Prediction.objects.bulk_create(predictions)  # one INSERT for the whole batch
         ids = [p.pk for p in predictions]
         # Only once the rows are committed can a worker find them.
         transaction.on_commit(lambda: dispatch.enqueue(ids))
@@ -132,7 +133,7 @@ def predictions_run(prediction_ids: Iterable) -> None:
     for prediction in pending:
         by_mode.setdefault(prediction.mode, []).append(prediction)
     engine = get_engine(selectors.serving_model_dir())
-    finished: dict[str, dict | None] = {}
+    outcomes = []
     for mode, group in by_mode.items():
         images = []
         for prediction in group:
@@ -142,10 +143,11 @@ def predictions_run(prediction_ids: Iterable) -> None:
             except OSError as exc:
                 log.error("image of prediction %s is missing: %s", prediction.pk, exc)
                 images.append(exc)
-        results = engine.recognize_many([i for i in images if not isinstance(i, Exception)], mode=mode)
-        results_iter = iter(results)
-        for prediction, image in zip(group, images):
-            result = image if isinstance(image, Exception) else next(results_iter)
+        results = iter(engine.recognize_many([i for i in images if not isinstance(i, Exception)], mode=mode))
+        outcomes += [(p, image if isinstance(image, Exception) else next(results)) for p, image in zip(group, images)]
+    finished: dict[str, dict | None] = {}
+    with transaction.atomic():  # one commit for the batch
+        for prediction, result in outcomes:
             written = _finish(prediction, result, engine.version, started_at)
             finished[str(prediction.pk)] = _json_ready(written) if written else None
     notify.announce(finished)
