@@ -1,11 +1,12 @@
 """DigitRec (`make stack`) and the original report's app, loaded the same way, one after the other.
 
-    .venv/bin/python -m benchmarks.compare [--users 50] [--duration 60] [--only project|baseline]
+    .venv/bin/python -m benchmarks.compare [--users 50] [--duration 60] [--only project|baseline] [--rate R]
 
 For each: start it, wait until it answers, run Locust headless (benchmarks/locustfile.py,
 same users, spawn rate and duration), stop it. Prints completed predictions/s, the
-submit-to-result latency (p50, p99), failures, and the resident memory of DigitRec's
-worker processes sampled during the run; writes everything to var/bench/.
+submit-to-result latency (p50, p99), failures, the resident memory of DigitRec's worker
+processes sampled during the run, and the CPU time each part of DigitRec used per completed
+prediction; writes everything to var/bench/.
 The baseline comes from ../shared/baseline and runs in its own virtualenv
 (/tmp/baseline-venv, created on first use from its requirements.txt).
 """
@@ -102,6 +103,27 @@ def register(host: str, users: int) -> Path:
     return path
 
 
+CPU_GROUPS = {"web": "gunicorn digitrec.wsgi", "worker": "celery -A digitrec worker", "postgres": "postgres",
+              "redis": "redis-server"}
+
+
+def cpu_seconds() -> dict[str, float]:
+    """CPU time (user + system) used so far by the live processes of each group."""
+    totals = dict.fromkeys(CPU_GROUPS, 0.0)
+    ticks = os.sysconf("SC_CLK_TCK")
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        group = next((g for g, needle in CPU_GROUPS.items() if needle in command), None)
+        if group:
+            fields = stat[stat.rfind(")") + 2:].split()
+            totals[group] += (int(fields[11]) + int(fields[12])) / ticks
+    return totals
+
+
 def _locust(host: str, user_class: str, users: int, duration: int, prefix: Path, env: dict | None = None) -> dict:
     subprocess.run(
         [str(ROOT / ".venv" / "bin" / "locust"), "-f", str(ROOT / "benchmarks" / "locustfile.py"),
@@ -133,8 +155,14 @@ def run_project(users: int, duration: int, port: int) -> dict:
         _wait_http(f"http://127.0.0.1:{port}/healthz", timeout=240)
         tokens = register(f"http://127.0.0.1:{port}", users)
         memory.start()
+        before = cpu_seconds()
         result = _locust(f"http://127.0.0.1:{port}", "DigitRecUser", users, duration, OUT / "project",
                          env={"DIGITREC_TOKENS": str(tokens)})
+        after = cpu_seconds()
+        done = result["predictions"] - result["failures"]
+        # Where the CPU goes: milliseconds per completed prediction, by process group.
+        result["cpu_ms_per_prediction"] = {g: round(1000 * (after[g] - before[g]) / max(done, 1), 2)
+                                           for g in CPU_GROUPS}
         result["batch"] = batch.run(f"http://127.0.0.1:{port}")
     finally:
         memory.stopped.set()
@@ -165,16 +193,21 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=60)
     parser.add_argument("--only", choices=["project", "baseline"])
     parser.add_argument("--port", type=int, default=8100)
+    parser.add_argument("--rate", type=float, default=0,
+                        help="tasks/s per user (a fixed offered load); 0: as fast as answered")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
+    os.environ["DIGITREC_USER_RATE"] = str(args.rate)
     results = {"when": datetime.now(timezone.utc).isoformat(), "users": args.users,
-               "duration_s": args.duration, "cpus": os.cpu_count()}
+               "duration_s": args.duration, "user_rate": args.rate, "cpus": os.cpu_count()}
     if args.only != "baseline":
         results["project"] = run_project(args.users, args.duration, args.port)
     if args.only != "project":
         results["baseline"] = run_baseline(args.users, args.duration, args.port + 1)
     (OUT / f"compare-{datetime.now():%Y%m%d-%H%M%S}.json").write_text(json.dumps(results, indent=2))
-    print(f"{args.users} users, {args.duration} s each, load generator on this {os.cpu_count()}-CPU machine")
+    pace = f"at most {args.rate:g} tasks/s per user" if args.rate else "each as fast as answered"
+    print(f"{args.users} users ({pace}), {args.duration} s each, load generator on this "
+          f"{os.cpu_count()}-CPU machine")
     print(f"{'':10} {'pred/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'mean ms':>8} {'failed':>7}")
     for name in ("project", "baseline"):
         if name in results:
@@ -188,6 +221,8 @@ def main() -> None:
         b = results["project"]["batch"]
         print(f"batch endpoint: {b['images']} images in {b['seconds']:.1f} s = {b['images_per_s']:.0f} images/s")
         print(f"largest Celery worker process: {results['project']['worker_peak_rss_mb']:.0f} MB resident")
+        cpu = results["project"]["cpu_ms_per_prediction"]
+        print("CPU per completed prediction: " + ", ".join(f"{g} {ms:.1f} ms" for g, ms in cpu.items()))
 
 
 if __name__ == "__main__":

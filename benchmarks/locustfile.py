@@ -22,7 +22,7 @@ import time
 import uuid
 from pathlib import Path
 
-from locust import between, events, task
+from locust import between, constant_throughput, events, task
 from locust.contrib.fasthttp import FastHttpUser
 
 from benchmarks.drawings import DRAWINGS
@@ -36,11 +36,19 @@ def _record_prediction(started: float, exception: Exception | None = None) -> No
                         context={})
 
 
+def _wait_time():
+    """As fast as the server answers (0-50 ms between tasks), or, with DIGITREC_USER_RATE
+    set, at most that many tasks per second per user: a fixed offered load, to measure
+    latency below saturation."""
+    rate = float(os.environ.get("DIGITREC_USER_RATE") or 0)
+    return constant_throughput(rate) if rate > 0 else between(0.0, 0.05)
+
+
 class Visitor(FastHttpUser):
     """Both users: open the home page now and then, submit drawings the rest of the time."""
 
     abstract = True
-    wait_time = between(0.0, 0.05)
+    wait_time = _wait_time()
 
     @task(1)
     def home(self) -> None:
