@@ -11,6 +11,12 @@ that there is no digit at all rather than guessing.
 Stroke width is normalised too: a 1 px pen line on a large photo and a fat finger stroke
 on a small canvas both end up about as thick as MNIST's pen strokes, which is what the
 model has learnt.
+
+This runs on every prediction, so it is written for speed, but the shipped model was
+trained on exactly its output: any faster way of computing a step must give bit-identical
+results for every input. A drawing on a bare canvas, the common case, is worked out on the
+box around its ink only (see _find_ink_in_window), with the statistics of the rest of the
+sheet counted rather than computed pixel by pixel.
 """
 from __future__ import annotations
 
@@ -21,7 +27,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
-from PIL import Image, ImageOps, ImageStat, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 from scipy import ndimage
 
 ALLOWED_FORMATS = {"PNG", "JPEG", "MPO", "GIF", "BMP", "WEBP"}
@@ -126,8 +132,14 @@ def decode_image(data: bytes) -> tuple[np.ndarray, tuple[int, int]]:
     Handles palette, 16-bit, CMYK and transparency; large photos are reduced to
     WORK_MAX_SIDE.
     """
+    gray, original, _ = _decode(data)
+    return gray, original
+
+
+def _decode(data: bytes) -> tuple[np.ndarray, tuple[int, int], _Plain | None]:
     opened = open_image(data)
-    return _to_gray(_shrink(opened.image)), opened.original
+    gray, plain = _to_gray(_shrink(opened.image))
+    return gray, opened.original, plain
 
 
 def _check_format(image: Image.Image) -> str:
@@ -152,41 +164,94 @@ def _has_alpha(image: Image.Image) -> bool:
     return image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
 
 
-_OPAQUE = [255 if alpha > 127 else 0 for alpha in range(256)]  # lookup table: alpha -> mask
+class _Plain(NamedTuple):
+    """What is known of a gray image without looking: outside ``box`` (top, bottom, left,
+    right) every pixel is exactly ``value``, e.g. the bare sheet around a canvas drawing."""
+
+    box: tuple[int, int, int, int]
+    value: np.float32
 
 
-def _to_gray(image: Image.Image) -> np.ndarray:
+def _to_gray(image: Image.Image) -> tuple[np.ndarray, _Plain | None]:
+    """The image as gray levels in [0, 1], and (for a canvas with a transparent
+    background) the box outside which it is bare sheet."""
     if image.mode.startswith("I") or image.mode == "F":
         # 16-bit and 32-bit grayscale: scale by the range the values actually use.
         values = np.asarray(image, dtype=np.float32)
         peak = 65535.0 if values.max(initial=0) > 255 else 255.0
-        return np.clip(values / peak, 0.0, 1.0)
+        return np.clip(values / peak, 0.0, 1.0), None
     if not _has_alpha(image):
-        return np.asarray(image.convert("L"), dtype=np.float32) / 255.0
-    rgba = image.convert("RGBA")
-    opaque = rgba.getchannel("A").point(_OPAQUE)
-    stats = ImageStat.Stat(rgba.convert("L"), mask=opaque)
-    if stats.count[0] in (0, rgba.width * rgba.height):
-        ink_is_dark = stats.count[0] == 0  # nothing opaque: a blank, transparent canvas
+        return np.asarray(image if image.mode == "L" else image.convert("L"), dtype=np.float32) / 255.0, None
+    rgba = image if image.mode == "RGBA" else image.convert("RGBA")
+    width, height = rgba.size
+    # Only the pixels that are not fully transparent need any work: everywhere else the
+    # result is the bare sheet (alpha_composite copies the sheet where alpha is 0). Pillow
+    # composites and converts pixel by pixel, so doing it on the crop gives the same values.
+    bbox = rgba.getbbox()  # alpha_only: the box of the pixels with alpha > 0
+    if bbox is None:  # nothing opaque: a blank, transparent canvas, laid on white
+        return np.ones((height, width), np.float32), _Plain((0, 1, 0, 1), np.float32(1.0))
+    left, top, right, bottom = bbox
+    crop = rgba if bbox == (0, 0, width, height) else rgba.crop(bbox)
+    alpha = np.asarray(crop.getchannel("A"))
+    colour_gray = np.asarray(crop.convert("L"))  # gray of the colours (alpha plays no part)
+    opaque = alpha > 127
+    count = int(np.count_nonzero(opaque))
+    if count in (0, width * height):
+        ink_is_dark = count == 0  # nothing opaque: a blank, transparent canvas
     else:
         # A canvas exported with a transparent background: the strokes are the opaque part.
-        # Lay them on the colour that contrasts with them, whichever colour they are.
-        ink_is_dark = stats.mean[0] < 127.5
-    sheet = Image.new("RGBA", rgba.size, (255, 255, 255, 255) if ink_is_dark else (0, 0, 0, 255))
-    return np.asarray(Image.alpha_composite(sheet, rgba).convert("L"), dtype=np.float32) / 255.0
+        # Lay them on the colour that contrasts with them, whichever colour they are. (The
+        # mean gray level of the opaque pixels, as ImageStat computes it: an exact sum
+        # divided by the count.)
+        ink_is_dark = float(colour_gray[opaque].sum(dtype=np.int64)) / count < 127.5
+    sheet_colour = (255, 255, 255, 255) if ink_is_dark else (0, 0, 0, 255)
+    level = np.float32(1.0 if ink_is_dark else 0.0)  # the sheet's gray, 255 or 0, / 255
+    gray = np.full((height, width), level, np.float32)
+    gray[top:bottom, left:right] = _composite_gray(crop, alpha, colour_gray, sheet_colour) / 255.0
+    plain = None if crop is rgba else _Plain((top, bottom, left, right), level)
+    return gray, plain
+
+
+def _composite_gray(rgba: Image.Image, alpha: np.ndarray, colour_gray: np.ndarray,
+                    sheet_colour: tuple[int, int, int, int]) -> np.ndarray:
+    """Gray levels (float32, 0-255) of ``rgba`` laid on an opaque sheet of one colour:
+    Image.alpha_composite(sheet, rgba).convert("L").
+
+    alpha_composite gives the pixel's own colour where alpha is 255 and the sheet where
+    it is 0; only the pixels in between are mixed. A canvas has few of those (the edges of
+    its strokes), so only they go through Pillow, unless they are many.
+    """
+    mixed = alpha - np.uint8(1) < 254  # 0 < alpha < 255 (0 - 1 wraps round to 255)
+    count = int(np.count_nonzero(mixed))
+    if 4 * count > mixed.size:
+        sheet = Image.new("RGBA", rgba.size, sheet_colour)
+        return np.asarray(Image.alpha_composite(sheet, rgba).convert("L"), dtype=np.float32)
+    gray = np.where(alpha == 255, colour_gray, np.uint8(sheet_colour[0]))
+    if count:
+        where = np.flatnonzero(mixed)
+        pixels = np.asarray(rgba).reshape(-1, 4)[where]
+        some = Image.frombuffer("RGBA", (count, 1), pixels, "raw", "RGBA", 0, 1)
+        sheet = Image.new("RGBA", some.size, sheet_colour)
+        gray.reshape(-1)[where] = np.asarray(Image.alpha_composite(sheet, some).convert("L")).reshape(-1)
+    return gray.astype(np.float32)
 
 
 def load_gray(image: bytes | np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
     """Bytes (any supported format) or an array (H, W) of 0-255 or 0-1 values -> [0, 1],
     with the original (height, width)."""
+    gray, original, _ = _load(image)
+    return gray, original
+
+
+def _load(image: bytes | np.ndarray) -> tuple[np.ndarray, tuple[int, int], _Plain | None]:
     if isinstance(image, (bytes, bytearray, memoryview)):
-        return decode_image(bytes(image))
+        return _decode(bytes(image))
     array = np.asarray(image, dtype=np.float32)
     if array.ndim == 3 and array.shape[-1] == 1:
         array = array[..., 0]
     if array.ndim != 2 or array.size == 0:
         raise ImageDecodeError("Expected a 2-D grayscale image.")
-    return (array / 255.0 if array.max(initial=0) > 1.0 else array), array.shape
+    return (array / 255.0 if array.max(initial=0) > 1.0 else array), array.shape, None
 
 
 # --------------------------------------------------------------------------- ink
@@ -197,13 +262,28 @@ class _Ink:
     mask: np.ndarray  # bool: ink pixels after noise removal
     threshold: float
     scale: float  # working pixels per original pixel
+    # soft and mask may cover only a window of the working image, where all the ink is:
+    # the (row, column) of its top-left corner.
+    offset: tuple[int, int] = (0, 0)
+    # The pieces mask was made of: labels of the candidate ink (8-connected) and, by
+    # label, whether the piece was kept. segment_digits reuses them.
+    labels: np.ndarray | None = None
+    kept: np.ndarray | None = None
 
 
-def _find_ink(gray: np.ndarray, original_shape: tuple[int, int]) -> _Ink:
+def _find_ink(gray: np.ndarray, original_shape: tuple[int, int], plain: _Plain | None = None) -> _Ink:
+    # A clean drawing on a bare sheet (a canvas) gives the same answer when worked out on
+    # the window around its ink, much faster; see _find_ink_in_window.
+    plain = plain or _plain_outside(gray)
+    if plain is not None:
+        ink = _find_ink_in_window(gray, original_shape, plain)
+        if ink is not None:
+            return ink
     # Sensor noise, from differences of neighbouring pixels: blind to gradients and ink
     # edges (rare), unlike the spread of the whole image.
-    steps = np.abs(np.diff(gray[::2], axis=1))
-    noise = 1.4826 * float(np.median(steps)) / np.sqrt(2) if steps.size else 0.0
+    steps = np.diff(gray[::2], axis=1)
+    np.abs(steps, out=steps)
+    noise = 1.4826 * _median_step(steps) / np.sqrt(2) if steps.size else 0.0
     # Blur lightly: noise and JPEG artefacts must not decide polarity or ink. A sigma-1
     # Gaussian leaves about 0.28 of white noise. A clean canvas needs none.
     smooth = ndimage.gaussian_filter(gray, 1.0) if noise > CLEAN_NOISE else gray
@@ -211,7 +291,8 @@ def _find_ink(gray: np.ndarray, original_shape: tuple[int, int]) -> _Ink:
     # Ink is the side further from the background, judged by the extremes (a small
     # digit on a large sheet is far less than 1% of the pixels).
     ink = (1.0 - smooth) if (median - smooth.min()) > (smooth.max() - median) else smooth
-    ink = np.clip(ink - _background(ink), 0.0, None)
+    ink = ink - _background(ink)
+    np.maximum(ink, 0.0, out=ink)  # (np.clip(ink, 0.0, None) is just that)
     peak = float(ink.max())
     residual_noise = 0.28 * noise
     # Blank: too faint to be ink, or not clearly above the noise of the sheet.
@@ -221,33 +302,178 @@ def _find_ink(gray: np.ndarray, original_shape: tuple[int, int]) -> _Ink:
     floor = max(0.2, 4 * residual_noise / peak)
     candidates = ink[ink > floor]
     threshold = float(np.clip(_otsu(candidates), floor, 0.6)) if candidates.size else floor
-    mask = _ink_components(ink, threshold, max(floor, threshold / 2))
-    if mask.sum() < MIN_INK_PIXELS:
+    mask, labels, kept = _ink_components(ink, threshold, max(floor, threshold / 2))
+    if np.count_nonzero(mask) < MIN_INK_PIXELS:
         raise NoDigitFound("no digit found")
     scale = gray.shape[0] / original_shape[0]
-    return _Ink(soft=ink, mask=mask, threshold=threshold, scale=scale)
+    return _Ink(soft=ink, mask=mask, threshold=threshold, scale=scale, labels=labels, kept=kept)
 
 
-def _ink_components(ink: np.ndarray, high: float, low: float) -> np.ndarray:
+def _median_step(steps: np.ndarray) -> float:
+    """np.median(steps) of these absolute differences (which it may reorder); on a clean
+    image most are 0, and then so is the median, without sorting anything.
+
+    (With NaN among the steps, from an array input, np.median would say NaN where this
+    may say 0; _find_ink only compares the noise, and both fail every comparison alike.)
+    """
+    if steps.size - np.count_nonzero(steps) > steps.size // 2:
+        return 0.0
+    return float(np.median(steps, overwrite_input=True))
+
+
+def _plain_outside(gray: np.ndarray) -> _Plain | None:
+    """The box outside which the image is all one value (its corners' value), if its four
+    corners agree: a drawing on a bare sheet. None for anything else (a photo)."""
+    value = gray[0, 0]
+    if not (gray[0, -1] == value and gray[-1, 0] == value and gray[-1, -1] == value):
+        return None  # also when the value is NaN
+    differs = gray != value
+    rows = np.flatnonzero(differs.any(axis=1))
+    if rows.size == 0:  # one value throughout: any box will do
+        return _Plain((0, 1, 0, 1), value)
+    cols = np.flatnonzero(differs[rows[0] : rows[-1] + 1].any(axis=0))
+    return _Plain((int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1), value)
+
+
+def _find_ink_in_window(gray: np.ndarray, original_shape: tuple[int, int], plain: _Plain) -> _Ink | None:
+    """_find_ink for an image that is one plain value outside a box, computed on the
+    window of background tiles around that box only. Gives exactly what _find_ink would,
+    or None when it cannot be sure to (noise, uneven light...): then use _find_ink.
+
+    Every step of _find_ink is either per pixel, or a statistic whose value the plain
+    part decides in a way that can be counted (the medians), or an extreme (min, max). So
+    the window is run through the same operations, and the plain value alongside it as a
+    one-pixel array, then the statistics are combined.
+    """
+    h, w = gray.shape
+    top, bottom, left, right = plain.box
+    value = plain.value
+    tile = _tile_side(h, w)
+    # The window: the background tiles the box touches (see _background), in pixels.
+    tile_rows = (top // tile, -(-bottom // tile))
+    tile_cols = (left // tile, -(-right // tile))
+    y0, y1 = tile_rows[0] * tile, min(tile_rows[1] * tile, h)
+    x0, x1 = tile_cols[0] * tile, min(tile_cols[1] * tile, w)
+    if (bottom - top) * (right - left) == h * w or not np.isfinite(value):
+        return None  # no plain part at all
+    window = gray[y0:y1, x0:x1]
+    content = gray[top:bottom, left:right]  # (the rest of the window is plain)
+    lowest, highest = content.min(), content.max()
+    if not (np.isfinite(lowest) and np.isfinite(highest)):
+        return None  # NaN or infinity (arrays only): leave those to _find_ink
+
+    # Noise: the median of |steps| between neighbours on every other row. Outside the box
+    # they are all 0; unless most steps are 0 (a clean image), use _find_ink.
+    steps_size = -(-h // 2) * (w - 1)
+    if steps_size:
+        near = gray[y0 + y0 % 2 : y1 : 2, max(x0 - 1, 0) : min(x1 + 1, w)]
+        if steps_size - np.count_nonzero(np.diff(near, axis=1)) <= steps_size // 2:
+            return None
+    noise = 1.4826 * 0.0 / np.sqrt(2)  # as _find_ink computes it: no blur
+    # np.median(gray[::3, ::3]): the plain value, if it holds the middle of the order.
+    size = -(-h // 3) * -(-w // 3)
+    samples = gray[-(-y0 // 3) * 3 : y1 : 3, -(-x0 // 3) * 3 : x1 : 3]
+    below, above = np.count_nonzero(samples < value), np.count_nonzero(samples > value)
+    if below <= (size - 1) // 2 and above <= size - 1 - size // 2:
+        median = float(value)
+    else:
+        median = float(np.median(gray[::3, ::3]))
+    darkest, lightest = min(value, lowest), max(value, highest)
+    outside = np.array([value], np.float32)  # the plain part, put through the same steps
+    if (median - darkest) > (lightest - median):
+        ink, outside = 1.0 - window, 1.0 - outside
+    else:
+        ink = window
+    # Background: the tiles outside the window are plain, so is their median.
+    medians = np.full((-(-h // tile), -(-w // tile)), outside[0], np.float32)
+    medians[tile_rows[0] : tile_rows[1], tile_cols[0] : tile_cols[1]] = _tile_medians(ink, tile, finite=True)
+    background = _level(medians, h, w, tile)
+    # From here on, the box is enough: the rest of the window is plain too.
+    ink = ink[top - y0 : bottom - y0, left - x0 : right - x0]
+    if isinstance(background, float):
+        outside = np.maximum(outside - background, 0.0)
+    else:
+        # Uneven light (or a thick stroke): the background varies. Outside the box the
+        # ink, max(plain - background, 0), is then 0 if the background is nowhere lower.
+        if not background.min() >= outside[0]:
+            return None
+        background = background[top:bottom, left:right]
+        outside = np.zeros(1, np.float32)
+    # (np.clip(x, 0.0, None), as _find_ink has it, is np.maximum(x, 0.0))
+    ink = ink - background
+    np.maximum(ink, 0.0, out=ink)
+    peak = float(max(ink.max(), outside[0]))
+    residual_noise = 0.28 * noise
+    if peak < MIN_CONTRAST or peak < MIN_SIGNAL_TO_NOISE * residual_noise:
+        raise NoDigitFound("no digit found")
+    if peak != 1.0:  # (x / 1.0 is x)
+        ink = ink / peak
+        outside = outside / peak
+    floor = max(0.2, 4 * residual_noise / peak)
+    if outside[0] > floor:
+        return None  # the plain part would be ink
+    candidates = ink[ink > floor]
+    threshold = float(np.clip(_otsu(candidates), floor, 0.6)) if candidates.size else floor
+    # Nothing outside the box is above floor, so no piece of ink reaches out of it.
+    mask, labels, kept = _ink_components(ink, threshold, max(floor, threshold / 2))
+    if np.count_nonzero(mask) < MIN_INK_PIXELS:
+        raise NoDigitFound("no digit found")
+    scale = gray.shape[0] / original_shape[0]
+    return _Ink(soft=ink, mask=mask, threshold=threshold, scale=scale, offset=(top, left),
+                labels=labels, kept=kept)
+
+
+_EIGHT_CONNECTED = np.ones((3, 3), bool)
+
+
+def _ink_components(ink: np.ndarray, high: float, low: float) -> tuple[np.ndarray, np.ndarray | None,
+                                                                        np.ndarray | None]:
     """The ink: pixels above ``low`` connected to a pixel above ``high`` (hysteresis), in
-    pieces that are not specks.
+    pieces that are not specks. Also the labels of the pieces and which were kept.
 
     A faint stretch of a stroke (a pen running dry, a light touch) keeps the digit in one
     piece, while faint smudges on their own are not ink. Pieces of a digit (a broken bar,
     the dot of a stroke) are not tiny next to the largest stroke; dust, noise and JPEG
     speckle are.
     """
-    labels, count = ndimage.label(ink > low, structure=np.ones((3, 3)))
+    candidates = ink > low
+    labels, count = ndimage.label(candidates, structure=_EIGHT_CONNECTED)
     if count == 0:
-        return np.zeros(ink.shape, bool)
-    strong = np.zeros(count + 1, bool)
-    strong[labels[ink > high]] = True
-    strong[0] = False
+        return np.zeros(ink.shape, bool), None, None
+    if count == 1:
+        # One piece (often so on a canvas): it is strong if any pixel is above both
+        # thresholds, and its area is the number of candidates (no lookups by label).
+        area = np.count_nonzero(candidates)
+        strong = np.array([False, np.any(ink > max(low, high))])
+        areas = np.array([labels.size - area, area])
+    else:
+        strong = np.zeros(count + 1, bool)
+        strong[labels[ink > high]] = True
+        strong[0] = False
+        areas = np.bincount(labels.ravel(), minlength=count + 1)
     if not strong.any():
-        return np.zeros(ink.shape, bool)
-    areas = np.bincount(labels.ravel(), minlength=count + 1)
+        return np.zeros(ink.shape, bool), None, None
     keep = strong & (areas >= max(4, 0.03 * areas[strong].max()))
-    return keep[labels]
+    # keep[labels]; when every piece is kept (a clean drawing) that is all the candidates.
+    mask = candidates if keep[1:].all() else keep[labels]
+    return mask, labels, keep
+
+
+def _mask_labels(ink: _Ink) -> tuple[np.ndarray, int]:
+    """ndimage.label(ink.mask, 8-connected), from the labels the mask was made of.
+
+    The mask is a union of whole 8-connected pieces, so its pieces are those kept; and
+    label numbers pieces in the order of their first pixel, so renumbering the kept ones
+    in order gives the same labels.
+    """
+    kept = np.flatnonzero(ink.kept)
+    renumber = np.zeros(ink.kept.size, np.int32)
+    renumber[kept] = np.arange(1, kept.size + 1, dtype=np.int32)
+    return renumber[ink.labels], int(kept.size)
+
+
+def _tile_side(h: int, w: int) -> int:
+    return max(8, min(max(h, w) // 8, min(h, w) // 2))
 
 
 def _background(ink: np.ndarray) -> np.ndarray | float:
@@ -258,41 +484,121 @@ def _background(ink: np.ndarray) -> np.ndarray | float:
     gradient across the sheet stays.
     """
     h, w = ink.shape
-    tile = max(8, min(max(h, w) // 8, min(h, w) // 2))
+    tile = _tile_side(h, w)
+    return _level(_tile_medians(ink, tile), h, w, tile)
+
+
+def _tile_medians(ink: np.ndarray, tile: int, finite: bool = False) -> np.ndarray:
+    """Median of each tile of a block that starts on the tile grid (the last row and
+    column of tiles padded with the edge pixels). ``finite``: no NaN in ink."""
+    h, w = ink.shape
     rows, cols = -(-h // tile), -(-w // tile)
-    padded = np.pad(ink, ((0, rows * tile - h), (0, cols * tile - w)), mode="edge")
+    padded = ink
+    if (rows * tile, cols * tile) != (h, w):  # as np.pad(mode="edge"), much faster
+        padded = np.empty((rows * tile, cols * tile), ink.dtype)
+        padded[:h, :w] = ink
+        padded[h:, :w] = ink[-1]
+        padded[:, w:] = padded[:, w - 1 : w]
     tiles = padded.reshape(rows, tile, cols, tile).transpose(0, 2, 1, 3).reshape(rows, cols, -1)
     if tile >= 16:
         tiles = tiles[:, :, ::4]  # a quarter of each tile is plenty for its median
-    medians = ndimage.grey_opening(np.median(tiles, axis=2), size=(3, 3), mode="nearest")
-    if np.ptp(medians) < 0.02:
+    if not finite:
+        return np.median(tiles, axis=2)
+    # np.median without its overhead (and NaN check): the middle value, or the float32
+    # mean of the middle two, as np.mean gives it.
+    size = tiles.shape[2]
+    middle = size // 2
+    if size % 2:
+        return np.partition(tiles, middle, axis=2)[:, :, middle]
+    ordered = np.partition(tiles, (middle - 1, middle), axis=2)
+    return (ordered[:, :, middle - 1] + ordered[:, :, middle]) / 2
+
+
+def _level(medians: np.ndarray, h: int, w: int, tile: int) -> np.ndarray | float:
+    """The background level from the grid of tile medians (see _background)."""
+    rows, cols = medians.shape
+    lowest, highest = medians.min(), medians.max()
+    if lowest == highest:  # all one level: opening it would change nothing
+        return float(medians.mean())
+    if np.isfinite(lowest) and np.isfinite(highest):
+        medians = _open3x3(medians)
+    else:  # NaN (arrays only): ndimage's own order of comparisons decides
+        medians = ndimage.grey_opening(medians, size=(3, 3), mode="nearest")
+    if medians.max() - medians.min() < 0.02:  # (np.ptp)
         return float(medians.mean())  # evenly lit: one level will do
     stretched = Image.fromarray(medians.astype(np.float32), mode="F").resize(
         (cols * tile, rows * tile), Image.Resampling.BILINEAR)
     return np.asarray(stretched)[:h, :w]
 
 
+def _open3x3(grid: np.ndarray) -> np.ndarray:
+    """ndimage.grey_opening(grid, size=(3, 3), mode="nearest") for finite values: the
+    3x3 minimum, then the 3x3 maximum (ndimage is slow on a grid this small)."""
+    return _extreme3x3(_extreme3x3(grid, np.minimum), np.maximum)
+
+
+def _extreme3x3(values: np.ndarray, pick) -> np.ndarray:
+    # Separably, rows then columns. With the edges repeated ("nearest"), a pixel on the
+    # edge is its own missing neighbour, which changes no minimum or maximum.
+    rows = values.copy()
+    pick(rows[1:], values[:-1], out=rows[1:])
+    pick(rows[:-1], values[1:], out=rows[:-1])
+    both = rows.copy()
+    pick(both[:, 1:], rows[:, :-1], out=both[:, 1:])
+    pick(both[:, :-1], rows[:, 1:], out=both[:, :-1])
+    return both
+
+
+_OTSU_BINS = 64
+# np.histogram's bin edges for float32 values and the range (0, 1): exactly k / 64.
+_OTSU_EDGES = np.linspace(0.0, 1.0, _OTSU_BINS + 1, dtype=np.float32)
+_OTSU_CENTRES = (_OTSU_EDGES[:-1] + _OTSU_EDGES[1:]) / 2
+
+
 def _otsu(values: np.ndarray) -> float:
     """Otsu's threshold for values in [0, 1]: here, faint stroke edges versus stroke cores."""
-    hist, edges = np.histogram(values, bins=64, range=(0.0, 1.0))
+    if values.dtype == np.float32:
+        # np.histogram(values, bins=64, range=(0.0, 1.0)), faster: with edges k / 64
+        # exactly, a value's bin is floor(64 v), and 1.0 belongs to the last bin.
+        hist = np.bincount(np.minimum((values * _OTSU_BINS).astype(np.intp), _OTSU_BINS - 1),
+                           minlength=_OTSU_BINS)
+        edges, centres = _OTSU_EDGES, _OTSU_CENTRES
+    else:
+        hist, edges = np.histogram(values, bins=_OTSU_BINS, range=(0.0, 1.0))
+        centres = (edges[:-1] + edges[1:]) / 2
     hist = hist.astype(np.float64)
-    centres = (edges[:-1] + edges[1:]) / 2
+    total = hist.sum()
     weight0 = np.cumsum(hist)
-    weight1 = hist.sum() - weight0
+    weight1 = total - weight0
     cum_mean = np.cumsum(hist * centres)
-    mean_all = cum_mean[-1] / hist.sum()
+    mean_all = cum_mean[-1] / total
     with np.errstate(divide="ignore", invalid="ignore"):
         between = (mean_all * weight0 - cum_mean) ** 2 / (weight0 * weight1)
-    return float(edges[int(np.nan_to_num(between[:-1]).argmax()) + 1])
+    # between is >= 0, +inf or NaN: fmax(NaN, 0) is 0 and argmax takes the first +inf,
+    # as with np.nan_to_num.
+    return float(edges[int(np.fmax(between[:-1], 0.0).argmax()) + 1])
 
 
 # --------------------------------------------------------------------------- digits
 
 def _stroke_width(mask: np.ndarray) -> float:
-    # A stroke of width w and length L has area w*L and an outline of about 2*L pixels.
-    outline = mask & ~ndimage.binary_erosion(mask)
-    edges = int(outline.sum())
-    return 2.0 * float(mask.sum()) / edges if edges else 0.0
+    # A stroke of width w and length L has area w*L and an outline of about 2*L pixels:
+    # the pixels that ndimage.binary_erosion (4-neighbours, outside is background) drops.
+    area = np.count_nonzero(mask)
+    inner = mask[1:-1, 1:-1] & mask[:-2, 1:-1] & mask[2:, 1:-1] & mask[1:-1, :-2] & mask[1:-1, 2:]
+    edges = area - np.count_nonzero(inner)
+    return 2.0 * float(area) / edges if edges else 0.0
+
+
+def _grow2(mask: np.ndarray) -> np.ndarray:
+    """ndimage.binary_dilation(mask, iterations=2): the pixels within two 4-neighbour
+    steps of the mask, by slicing (several times faster on a digit's crop)."""
+    h, w = mask.shape
+    padded = np.zeros((h + 4, w + 4), bool)
+    padded[2:-2, 2:-2] = mask
+    once = padded.copy()
+    once[1:-1, 1:-1] |= padded[:-2, 1:-1] | padded[2:, 1:-1] | padded[1:-1, :-2] | padded[1:-1, 2:]
+    return once[2:-2, 2:-2] | once[1:-3, 2:-2] | once[3:-1, 2:-2] | once[2:-2, 1:-3] | once[2:-2, 3:-1]
 
 
 def _normalise_stroke(mask: np.ndarray) -> np.ndarray:
@@ -322,11 +628,14 @@ def _render(soft: np.ndarray, threshold: float) -> np.ndarray:
     # Area-averaging the binary strokes down to the 20x20 box gives MNIST's anti-aliasing.
     small = _resize(mask.astype(np.float32), BOX_SIDE / max(mask.shape))
     field = np.zeros((FIELD_SIDE, FIELD_SIDE), dtype=np.float32)
-    if small.sum() <= 0:
+    total = small.sum()
+    if total <= 0:
         raise NoDigitFound("no digit found")
-    cy, cx = ndimage.center_of_mass(small)
-    top = int(np.clip(round(MNIST_CENTRE[0] - cy), 0, FIELD_SIDE - small.shape[0]))
-    left = int(np.clip(round(MNIST_CENTRE[1] - cx), 0, FIELD_SIDE - small.shape[1]))
+    # ndimage.center_of_mass(small), without its overhead: the same sums.
+    cy = (small * np.arange(small.shape[0], dtype=float)[:, None]).sum() / total
+    cx = (small * np.arange(small.shape[1], dtype=float)[None, :]).sum() / total
+    top = min(max(round(MNIST_CENTRE[0] - cy), 0), FIELD_SIDE - small.shape[0])
+    left = min(max(round(MNIST_CENTRE[1] - cx), 0), FIELD_SIDE - small.shape[1])
     field[top : top + small.shape[0], left : left + small.shape[1]] = small
     return np.clip(field / field.max() * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
@@ -334,29 +643,34 @@ def _render(soft: np.ndarray, threshold: float) -> np.ndarray:
 def _digit_from(ink: _Ink, member: np.ndarray) -> Digit:
     """Render the ink pixels selected by ``member`` (a bool mask) as one digit."""
     rows = np.flatnonzero(member.any(axis=1))
-    cols = np.flatnonzero(member.any(axis=0))
-    top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    top, bottom = int(rows[0]), int(rows[-1]) + 1
+    cols = np.flatnonzero(member[top:bottom].any(axis=0))
+    left, right = int(cols[0]), int(cols[-1]) + 1
     # Keep the soft edges of this digit's strokes but nothing of its neighbours'.
-    near = ndimage.binary_dilation(member[top:bottom, left:right], iterations=2)
+    near = _grow2(member[top:bottom, left:right])
     soft = ink.soft[top:bottom, left:right] * near
-    box = tuple(int(round(v / ink.scale)) for v in (left, top, right - left, bottom - top))
+    # (ink's arrays may be a window of the working image: offset gives its corner)
+    top_offset, left_offset = ink.offset
+    box = tuple(int(round(v / ink.scale))
+                for v in (left + left_offset, top + top_offset, right - left, bottom - top))
     return Digit(pixels=_render(soft, RENDER_THRESHOLD * ink.threshold), box=box)
 
 
 def _prepare(image: bytes | np.ndarray) -> _Ink:
-    gray, original_shape = load_gray(image)
+    gray, original_shape, plain = _load(image)
     longest = max(gray.shape)
     if longest < WORK_MIN_SIDE or longest > WORK_MAX_SIDE:
         factor = (WORK_MIN_SIDE if longest < WORK_MIN_SIDE else WORK_MAX_SIDE) / longest
-        gray = _resize(gray, factor)
-    return _find_ink(gray, original_shape)
+        gray, plain = _resize(gray, factor), None
+    return _find_ink(gray, original_shape, plain)
 
 
 def _resize(gray: np.ndarray, factor: float) -> np.ndarray:
     h, w = gray.shape
     size = (max(1, round(w * factor)), max(1, round(h * factor)))
     resample = Image.Resampling.BILINEAR if factor > 1 else Image.Resampling.BOX
-    return np.asarray(Image.fromarray(gray.astype(np.float32), mode="F").resize(size, resample))
+    image = Image.fromarray(np.ascontiguousarray(gray, dtype=np.float32), mode="F")
+    return np.asarray(image.resize(size, resample))
 
 
 def to_model_input(image: bytes | np.ndarray) -> Digit:
@@ -464,7 +778,7 @@ def segment_digits(image: bytes | np.ndarray, *, max_digits: int = 32,
     as one. Raises NoDigitFound when there is no ink.
     """
     ink = _prepare(image)
-    labels, count = ndimage.label(ink.mask, structure=np.ones((3, 3)))
+    labels, count = _mask_labels(ink)
     groups = []
     for index, region in enumerate(ndimage.find_objects(labels), start=1):
         if region is None:

@@ -178,3 +178,63 @@ def test_it_accepts_arrays_as_well_as_bytes(mnist):
     as_bytes = to_model_input(encode(Image.fromarray(mnist.x_test[3]))).pixels
     np.testing.assert_array_equal(as_array, as_bytes)
     assert ink_crop(as_array).shape[0] <= 21
+
+
+# --- The fast path for bare canvases gives exactly what the full computation gives -----------
+
+def _random_canvases(count: int, seed: int = 0):
+    """Canvas-like PNGs: strokes of random colour, width and place, on a transparent, white
+    or black sheet, some anti-aliased (semi-transparent edges) and some multi-stroke."""
+    from PIL import ImageDraw
+
+    rng = np.random.default_rng(seed)
+    for _ in range(count):
+        size = tuple(int(v) for v in rng.integers(120, 700, 2))
+        sheet = [(0, 0, 0, 0), (255, 255, 255, 255), (0, 0, 0, 255)][rng.integers(3)]
+        ink = (255, 255, 255, 255) if sheet == (0, 0, 0, 255) else tuple(int(v) for v in rng.integers(0, 90, 3)) + (255,)
+        scale = 4 if rng.random() < 0.5 else 1  # drawn large and reduced: soft, semi-transparent edges
+        image = Image.new("RGBA", (size[0] * scale, size[1] * scale), sheet)
+        draw = ImageDraw.Draw(image)
+        for _ in range(int(rng.integers(1, 4))):
+            points = [tuple(int(v) for v in rng.integers(0, min(size) * scale, 2)) for _ in range(3)]
+            draw.line(points, fill=ink, width=int(rng.integers(2, 30)) * scale, joint="curve")
+        if scale > 1:
+            image = image.resize(size, Image.LANCZOS)
+        yield encode(image)
+
+
+def test_the_fast_path_for_bare_canvases_matches_the_full_computation(monkeypatch):
+    from ml import preprocessing
+
+    canvases = list(_random_canvases(150))
+    window = preprocessing._find_ink_in_window
+    taken = []
+    monkeypatch.setattr(preprocessing, "_find_ink_in_window", lambda *args: taken.append(window(*args)) or taken[-1])
+    fast = [_outcome(to_model_input, png) for png in canvases]
+    assert sum(ink is not None for ink in taken) > 100  # the fast path answered most of them
+    monkeypatch.setattr(preprocessing, "_find_ink_in_window", lambda *args: None)  # always the full path
+    full = [_outcome(to_model_input, png) for png in canvases]
+    assert fast == full
+    assert sum(isinstance(o, tuple) for o in fast) > 100  # mostly real digits, not all "no digit"
+
+
+def test_compositing_only_the_semi_transparent_pixels_matches_pillow():
+    from ml.preprocessing import _composite_gray
+
+    rng = np.random.default_rng(1)
+    for _ in range(50):
+        pixels = rng.integers(0, 256, (40, 60, 4), dtype=np.uint8)
+        pixels[..., 3] = rng.choice([0, 255, 128, 1, 254], size=(40, 60), p=[0.5, 0.35, 0.05, 0.05, 0.05])
+        rgba = Image.fromarray(pixels, "RGBA")
+        for sheet in ((255, 255, 255, 255), (0, 0, 0, 255)):
+            expected = np.asarray(Image.alpha_composite(Image.new("RGBA", rgba.size, sheet), rgba).convert("L"))
+            got = _composite_gray(rgba, pixels[..., 3], np.asarray(rgba.convert("L")), sheet)
+            assert np.array_equal(got, expected.astype(np.float32))
+
+
+def _outcome(function, png: bytes):
+    try:
+        digit = function(png)
+    except (NoDigitFound, ImageDecodeError) as exc:
+        return type(exc).__name__
+    return digit.pixels.tobytes(), tuple(digit.box)
