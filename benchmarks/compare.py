@@ -194,7 +194,7 @@ def main() -> None:
     parser.add_argument("--only", choices=["project", "baseline"])
     parser.add_argument("--port", type=int, default=8100)
     parser.add_argument("--rate", type=float, default=0,
-                        help="tasks/s per user (a fixed offered load); 0: as fast as answered")
+                        help="about this many tasks/s per user (a lighter load); 0: as fast as answered")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     os.environ["DIGITREC_USER_RATE"] = str(args.rate)
@@ -205,7 +205,7 @@ def main() -> None:
     if args.only != "project":
         results["baseline"] = run_baseline(args.users, args.duration, args.port + 1)
     (OUT / f"compare-{datetime.now():%Y%m%d-%H%M%S}.json").write_text(json.dumps(results, indent=2))
-    pace = f"at most {args.rate:g} tasks/s per user" if args.rate else "each as fast as answered"
+    pace = f"about {args.rate:g} tasks/s per user" if args.rate else "each as fast as answered"
     print(f"{args.users} users ({pace}), {args.duration} s each, load generator on this "
           f"{os.cpu_count()}-CPU machine")
     print(f"{'':10} {'pred/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'mean ms':>8} {'failed':>7}")

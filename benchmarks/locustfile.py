@@ -22,7 +22,7 @@ import time
 import uuid
 from pathlib import Path
 
-from locust import between, constant_throughput, events, task
+from locust import between, events, task
 from locust.contrib.fasthttp import FastHttpUser
 
 from benchmarks.drawings import DRAWINGS
@@ -38,10 +38,11 @@ def _record_prediction(started: float, exception: Exception | None = None) -> No
 
 def _wait_time():
     """As fast as the server answers (0-50 ms between tasks), or, with DIGITREC_USER_RATE
-    set, at most that many tasks per second per user: a fixed offered load, to measure
-    latency below saturation."""
+    set, about that many tasks per second per user: a lighter load, to measure latency
+    below saturation. The pauses are random (0 to 2/rate s), not a fixed pace, which would
+    keep users that started together firing together, in bursts."""
     rate = float(os.environ.get("DIGITREC_USER_RATE") or 0)
-    return constant_throughput(rate) if rate > 0 else between(0.0, 0.05)
+    return between(0.0, 2.0 / rate) if rate > 0 else between(0.0, 0.05)
 
 
 class Visitor(FastHttpUser):
