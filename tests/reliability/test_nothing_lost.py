@@ -128,6 +128,42 @@ def test_a_worker_killed_mid_task_loses_nothing_and_answers_once(
         assert rows.get(pk=pk).finished_at == finished_at
 
 
+def test_a_worker_restarted_under_load_loses_nothing_and_answers_each_once(
+        transactional_db, owner, digit_png, own_redis, settings, restore_broker, media_in_tmp):
+    queue = new_queue()
+    _use_broker(settings, own_redis.url, queue)
+    first = Worker(broker_url=own_redis.url, queue=queue, media_root=media_in_tmp)
+    second = None
+    try:
+        first.wait_ready()
+        images = [(digit_png[0], f"{i}.png") for i in range(300)]
+        ids = [p.pk for p in services.predictions_create(owner=owner, images=images, source="api")]
+        deadline = time.monotonic() + 60
+        while not Prediction.objects.filter(pk__in=ids, status=Prediction.Status.DONE).exists():
+            assert time.monotonic() < deadline, first.output
+            time.sleep(0.02)
+        first.stop()  # a restart, as a deployment does it: SIGTERM, then a new worker
+        done_before = dict(Prediction.objects.filter(pk__in=ids, status=Prediction.Status.DONE)
+                           .values_list("pk", "finished_at"))
+        assert 0 < len(done_before) < len(ids), "the restart must land mid-way"
+
+        second = Worker(broker_url=own_redis.url, queue=queue, media_root=media_in_tmp)
+        second.wait_ready()
+        # The tasks the first worker had taken but not run went back to the queue; the
+        # sweeper, called as beat would, covers anything else.
+        _age_pending(settings.PREDICTION_STALE_SECONDS + 1)
+        requeue_stale_predictions()
+        _wait_all_finished(ids, 120, second)
+    finally:
+        first.stop()
+        if second:
+            second.stop()
+    rows = Prediction.objects.filter(pk__in=ids)
+    assert rows.filter(status=Prediction.Status.DONE, answer=digit_png[1]).count() == len(ids)
+    for pk, finished_at in done_before.items():  # finished before the restart: never run again
+        assert rows.get(pk=pk).finished_at == finished_at
+
+
 def test_redis_stopped_while_users_submit_then_everything_finishes(
         transactional_db, owner, digit_png, own_redis, settings, restore_broker, media_in_tmp):
     queue = new_queue()
