@@ -202,11 +202,7 @@ def predictions_requeue_stale() -> int:
 
 def prediction_give_feedback(*, prediction: Prediction, label: str) -> Prediction:
     """Record the right answer as its owner says it ("" clears it)."""
-    label = (label or "").strip()
-    if label and (not label.isdigit() or len(label) > 64):
-        raise ValidationError("The label must be digits only (0-9).", code="invalid_label")
-    if label and prediction.mode == Prediction.Mode.DIGIT and len(label) != 1:
-        raise ValidationError("This prediction is a single digit: give one digit, 0-9.", code="invalid_label")
+    label = prediction_label_clean(prediction=prediction, label=label)
     prediction.feedback_label = label
     prediction.feedback_at = timezone.now() if label else None
     prediction.save(update_fields=["feedback_label", "feedback_at"])
