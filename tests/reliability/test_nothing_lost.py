@@ -88,29 +88,24 @@ def restore_broker():
     point_celery_at(*previous)
 
 
-def test_a_worker_killed_mid_task_loses_nothing_and_answers_once(
-        transactional_db, owner, digit_png, own_redis, settings, restore_broker, media_in_tmp):
-    queue = new_queue()
-    _use_broker(settings, own_redis.url, queue)
-    first = Worker(broker_url=own_redis.url, queue=queue, media_root=media_in_tmp, pool="prefork",
-                   concurrency=1)
+def _interrupt_mid_way(first: Worker, interrupt, *, owner, digit_png, queue, own_redis, settings,
+                       media_in_tmp) -> None:
+    """300 predictions for ``first``; once some are done, ``interrupt(first)``; then a second
+    worker and the sweeper (called as beat would) finish the rest. Every prediction must end
+    done with the right answer, and those done before the interruption not run again."""
     second = None
     try:
         first.wait_ready()
         images = [(digit_png[0], f"{i}.png") for i in range(300)]
         ids = [p.pk for p in services.predictions_create(owner=owner, images=images, source="api")]
-        # Let it get going, then kill its pool process (and the parent) without warning.
         deadline = time.monotonic() + 60
         while not Prediction.objects.filter(pk__in=ids, status=Prediction.Status.DONE).exists():
             assert time.monotonic() < deadline, first.output
             time.sleep(0.02)
-        for pid in first.child_pids():
-            os.kill(pid, signal.SIGKILL)
-        os.killpg(first.process.pid, signal.SIGKILL)
-        first.process.wait()
+        interrupt(first)
         done_before = dict(Prediction.objects.filter(pk__in=ids, status=Prediction.Status.DONE)
                            .values_list("pk", "finished_at"))
-        assert 0 < len(done_before) < len(ids), "the kill must land mid-way"
+        assert 0 < len(done_before) < len(ids), "the interruption must land mid-way"
 
         second = Worker(broker_url=own_redis.url, queue=queue, media_root=media_in_tmp)
         second.wait_ready()
@@ -123,9 +118,26 @@ def test_a_worker_killed_mid_task_loses_nothing_and_answers_once(
             second.stop()
     rows = Prediction.objects.filter(pk__in=ids)
     assert rows.filter(status=Prediction.Status.DONE, answer=digit_png[1]).count() == len(ids)
-    # Those finished before the kill were not run again.
-    for pk, finished_at in done_before.items():
+    for pk, finished_at in done_before.items():  # finished before: never run again
         assert rows.get(pk=pk).finished_at == finished_at
+
+
+def _kill(worker: Worker) -> None:
+    # Its pool process and the parent, without warning.
+    for pid in worker.child_pids():
+        os.kill(pid, signal.SIGKILL)
+    os.killpg(worker.process.pid, signal.SIGKILL)
+    worker.process.wait()
+
+
+def test_a_worker_killed_mid_task_loses_nothing_and_answers_once(
+        transactional_db, owner, digit_png, own_redis, settings, restore_broker, media_in_tmp):
+    queue = new_queue()
+    _use_broker(settings, own_redis.url, queue)
+    first = Worker(broker_url=own_redis.url, queue=queue, media_root=media_in_tmp, pool="prefork",
+                   concurrency=1)
+    _interrupt_mid_way(first, _kill, owner=owner, digit_png=digit_png, queue=queue, own_redis=own_redis,
+                       settings=settings, media_in_tmp=media_in_tmp)
 
 
 def test_a_worker_restarted_under_load_loses_nothing_and_answers_each_once(
@@ -133,35 +145,10 @@ def test_a_worker_restarted_under_load_loses_nothing_and_answers_each_once(
     queue = new_queue()
     _use_broker(settings, own_redis.url, queue)
     first = Worker(broker_url=own_redis.url, queue=queue, media_root=media_in_tmp)
-    second = None
-    try:
-        first.wait_ready()
-        images = [(digit_png[0], f"{i}.png") for i in range(300)]
-        ids = [p.pk for p in services.predictions_create(owner=owner, images=images, source="api")]
-        deadline = time.monotonic() + 60
-        while not Prediction.objects.filter(pk__in=ids, status=Prediction.Status.DONE).exists():
-            assert time.monotonic() < deadline, first.output
-            time.sleep(0.02)
-        first.stop()  # a restart, as a deployment does it: SIGTERM, then a new worker
-        done_before = dict(Prediction.objects.filter(pk__in=ids, status=Prediction.Status.DONE)
-                           .values_list("pk", "finished_at"))
-        assert 0 < len(done_before) < len(ids), "the restart must land mid-way"
-
-        second = Worker(broker_url=own_redis.url, queue=queue, media_root=media_in_tmp)
-        second.wait_ready()
-        # The tasks the first worker had taken but not run went back to the queue; the
-        # sweeper, called as beat would, covers anything else.
-        _age_pending(settings.PREDICTION_STALE_SECONDS + 1)
-        requeue_stale_predictions()
-        _wait_all_finished(ids, 120, second)
-    finally:
-        first.stop()
-        if second:
-            second.stop()
-    rows = Prediction.objects.filter(pk__in=ids)
-    assert rows.filter(status=Prediction.Status.DONE, answer=digit_png[1]).count() == len(ids)
-    for pk, finished_at in done_before.items():  # finished before the restart: never run again
-        assert rows.get(pk=pk).finished_at == finished_at
+    # A restart as a deployment does it: SIGTERM (its taken but unrun tasks go back to the
+    # queue), then a new worker.
+    _interrupt_mid_way(first, Worker.stop, owner=owner, digit_png=digit_png, queue=queue, own_redis=own_redis,
+                       settings=settings, media_in_tmp=media_in_tmp)
 
 
 def test_redis_stopped_while_users_submit_then_everything_finishes(
