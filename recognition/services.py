@@ -146,6 +146,9 @@ def predictions_run(prediction_ids: Iterable) -> None:
         results = iter(engine.recognize_many([i for i in images if not isinstance(i, Exception)], mode=mode))
         outcomes += [(p, image if isinstance(image, Exception) else next(results)) for p, image in zip(group, images)]
     finished: dict[str, dict | None] = {}
+    # Rows in primary-key order, as every other run writes them: two runs that share rows
+    # (a redelivered task) wait for each other instead of deadlocking.
+    outcomes.sort(key=lambda outcome: outcome[0].pk)
     with transaction.atomic():  # one commit for the batch
         for prediction, result in outcomes:
             written = _finish(prediction, result, engine.version, started_at)
@@ -184,18 +187,21 @@ def predictions_requeue_stale() -> int:
     task lost with a restarted Redis, a worker killed mid-task); give up on a prediction
     after PREDICTION_MAX_ATTEMPTS sends. Returns how many were sent."""
     now = timezone.now()
-    stale = Prediction.objects.filter(
-        status=Prediction.Status.PENDING,
-        queued_at__lt=now - timedelta(seconds=settings.PREDICTION_STALE_SECONDS),
-    )
-    stale.filter(attempts__gte=settings.PREDICTION_MAX_ATTEMPTS).update(
-        status=Prediction.Status.FAILED, error_code=Prediction.ErrorCode.INTERNAL,
-        error=INTERNAL_MESSAGE, finished_at=now,
-    )
-    ids = list(stale.filter(attempts__lt=settings.PREDICTION_MAX_ATTEMPTS)
-               .order_by("queued_at").values_list("pk", flat=True)[:1000])
-    if ids:
+    with transaction.atomic():
+        # SKIP LOCKED: a row a worker is writing right now needs no resend, and never
+        # waiting on a worker's row locks means never deadlocking with its batch.
+        stale = (Prediction.objects.select_for_update(skip_locked=True)
+                 .filter(status=Prediction.Status.PENDING,
+                         queued_at__lt=now - timedelta(seconds=settings.PREDICTION_STALE_SECONDS))
+                 .order_by("queued_at"))
+        hopeless = list(stale.filter(attempts__gte=settings.PREDICTION_MAX_ATTEMPTS).values_list("pk", flat=True))
+        Prediction.objects.filter(pk__in=hopeless).update(
+            status=Prediction.Status.FAILED, error_code=Prediction.ErrorCode.INTERNAL,
+            error=INTERNAL_MESSAGE, finished_at=now,
+        )
+        ids = list(stale.filter(attempts__lt=settings.PREDICTION_MAX_ATTEMPTS).values_list("pk", flat=True)[:1000])
         Prediction.objects.filter(pk__in=ids).update(queued_at=now, attempts=F("attempts") + 1)
+    if ids:
         dispatch.enqueue(ids)
     return len(ids)
 

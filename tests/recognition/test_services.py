@@ -129,6 +129,47 @@ def test_the_sweeper_resends_stale_pending_and_gives_up_after_the_limit(
     assert fresh.status == Prediction.Status.PENDING
 
 
+@pytest.mark.django_db(transaction=True)
+def test_the_sweeper_skips_a_row_a_worker_is_writing_instead_of_waiting_for_it(
+        owner, digit_png, settings, monkeypatch):
+    # A worker's batch holds row locks until it commits; a sweeper that waited on them
+    # (while holding its own) could deadlock with it. It leaves those rows to the worker.
+    import threading
+    from datetime import timedelta
+
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from recognition import dispatch
+
+    sent = []
+    monkeypatch.setattr(dispatch, "enqueue", lambda ids: sent.extend(ids))
+    busy, idle = (services.prediction_create(owner=owner, image=digit_png[0], source="draw") for _ in range(2))
+    long_ago = timezone.now() - timedelta(seconds=settings.PREDICTION_STALE_SECONDS + 5)
+    Prediction.objects.filter(pk__in=[busy.pk, idle.pk]).update(queued_at=long_ago)
+    sent.clear()  # their first sends
+    locked, release = threading.Event(), threading.Event()
+
+    def worker_mid_write():
+        try:
+            with transaction.atomic():
+                Prediction.objects.filter(pk=busy.pk).update(started_at=timezone.now())
+                locked.set()
+                release.wait(30)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=worker_mid_write)
+    thread.start()
+    try:
+        assert locked.wait(10)
+        resent = services.predictions_requeue_stale()
+    finally:
+        release.set()
+        thread.join()
+    assert (resent, sent) == (1, [idle.pk])
+
+
 def test_feedback_is_digits_only_and_one_digit_in_digit_mode(owner, digit_png):
     prediction = services.prediction_create(owner=owner, image=digit_png[0], source="draw")
     services.prediction_give_feedback(prediction=prediction, label="4")

@@ -12,6 +12,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -57,9 +58,13 @@ def _use_broker(settings, url: str, queue: str) -> None:
 
 
 def _age_pending(seconds: int) -> None:
-    # As if the sweeper's PREDICTION_STALE_SECONDS had passed since they were queued.
-    Prediction.objects.filter(status=Prediction.Status.PENDING).update(
-        queued_at=timezone.now() - timedelta(seconds=seconds))
+    # As if the sweeper's PREDICTION_STALE_SECONDS had passed since they were queued. The
+    # rows are locked in primary-key order, the order a worker writes its batch in, so this
+    # waits for a running worker instead of deadlocking with it.
+    with transaction.atomic():
+        ids = list(Prediction.objects.select_for_update().filter(status=Prediction.Status.PENDING)
+                   .order_by("pk").values_list("pk", flat=True))
+        Prediction.objects.filter(pk__in=ids).update(queued_at=timezone.now() - timedelta(seconds=seconds))
 
 
 def _wait_all_finished(ids, timeout: float, worker: Worker) -> None:
