@@ -47,17 +47,16 @@ def too_large_message(size: int) -> str:
 def validate_image(data: bytes) -> str:
     """Check that ``data`` is a whole, readable image of a supported kind; return its extension.
 
-    Decoding the pixels here (well under a millisecond for a canvas) means a truncated,
-    bomb or non-image file is refused at once with a clear message, and never becomes a
-    half-stored prediction.
+    A truncated, bomb or non-image file is refused at once with a clear message, and never
+    becomes a half-stored prediction.
     """
     if len(data) > settings.MAX_UPLOAD_BYTES:
         raise ImageTooLarge(too_large_message(len(data)), code="too_large")
     try:
-        opened = preprocessing.open_image(data)
+        image_format = preprocessing.check_image(data)
     except preprocessing.ImageDecodeError as exc:
         raise ValidationError(str(exc), code="not_an_image") from exc
-    return EXTENSIONS[opened.format]
+    return EXTENSIONS[image_format]
 
 
 def _store(data: bytes, extension: str) -> tuple[str, str]:

@@ -8,7 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from ml.preprocessing import ImageDecodeError, NoDigitFound, segment_digits, to_model_input
+from ml.preprocessing import (ALLOWED_FORMATS, ImageDecodeError, NoDigitFound, check_image, segment_digits,
+                              to_model_input)
 
 EXAMPLES = 300
 
@@ -31,6 +32,10 @@ SEEDS = _seed_images()
 
 
 def _answer_or_clear_refusal(payload: bytes) -> None:
+    try:  # the check uploads pass
+        assert check_image(payload) in ALLOWED_FORMATS
+    except ImageDecodeError as exc:
+        assert str(exc)
     for read in (to_model_input, segment_digits):
         try:
             result = read(payload)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from ml.preprocessing import ImageDecodeError, NoDigitFound, decode_image, to_model_input
+from ml.preprocessing import ImageDecodeError, NoDigitFound, check_image, decode_image, to_model_input
 from tests.images import assert_mnist_shaped, drawn_canvas, encode, ink_crop, place, similarity
 
 SEVEN = [[(70, 60), (200, 60), (120, 230)]]
@@ -121,9 +121,26 @@ def _png_declaring(width: int, height: int) -> bytes:
     ("tiff", encode(Image.new("L", (20, 20)), "TIFF")),
 ])
 def test_it_refuses_what_is_not_a_readable_image(name, payload):
-    with pytest.raises(ImageDecodeError) as error:
-        decode_image(payload)
-    assert str(error.value)  # a sentence a person can read, never empty
+    for read in (decode_image, check_image):  # recognising, and accepting an upload
+        with pytest.raises(ImageDecodeError) as error:
+            read(payload)
+        assert str(error.value)  # a sentence a person can read, never empty
+
+
+@pytest.mark.parametrize("image_format", ["PNG", "JPEG", "GIF", "BMP", "WEBP"])
+def test_the_upload_check_accepts_every_supported_format(image_format):
+    assert check_image(encode(Image.new("RGB", (30, 20), (200, 10, 10)), image_format)) == image_format
+
+
+def test_the_upload_check_refuses_a_png_cut_anywhere_or_damaged_without_decoding_it():
+    png = encode(Image.effect_noise((120, 90), 60))
+    for cut in range(33, len(png) - 1, 97):  # after the header, up to the last byte
+        with pytest.raises(ImageDecodeError):
+            check_image(png[:cut])
+    pixels = png.index(b"IDAT") + 40
+    damaged = png[:pixels] + bytes([png[pixels] ^ 0xFF]) + png[pixels + 1:]
+    with pytest.raises(ImageDecodeError, match="damaged"):
+        check_image(damaged)  # the chunk's checksum no longer matches
 
 
 def test_it_reads_a_1x5000_sliver_without_error():
