@@ -166,7 +166,7 @@ def _probability_bars(digit: dict, *, height: int = 100, slot: int = 26) -> list
 @admin.register(Prediction)
 class PredictionAdmin(StaffPermissions, admin.ModelAdmin):
     form = ReviewForm
-    list_display = ["thumbnail", "owner", "source", "mode", "status", "answer", "confidence_percent",
+    list_display = ["thumbnail", "owner_predictions", "source", "mode", "status", "answer", "confidence_percent",
                     "feedback", "reviewed_label", "model_version", "created_at"]
     list_display_links = ["thumbnail", "answer"]
     list_filter = ["status", "source", "mode", AnswerFilter, HasFeedbackFilter, FeedbackDisagreesFilter,
@@ -177,17 +177,17 @@ class PredictionAdmin(StaffPermissions, admin.ModelAdmin):
     list_per_page = 50
     actions = ["set_reviewed_label", "mark_reviewed", "export_csv"]
     fieldsets = [
-        ("What was submitted", {"fields": ["full_image", "owner", "source", "mode", "image_name",
+        ("What was submitted", {"fields": ["full_image", "owner_predictions", "source", "mode", "image_name",
                                            "image_bytes", "image_sha256", "created_at"]}),
         ("What the model said", {"fields": ["status", "answer", "confidence", "model_inputs", "model_version",
                                             "error_code", "error", "attempts"]}),
-        ("Review", {"fields": ["feedback_label", "feedback_at", "reviewed_label", "reviewed_at", "reviewed_by"]}),
+        ("Review", {"fields": ["feedback_label", "feedback_at", "reviewed_label", "reviewed_at", "reviewer"]}),
         ("Timings", {"fields": ["queued_at", "started_at", "finished_at", "timings"]}),
     ]
-    readonly_fields = ["full_image", "owner", "source", "mode", "image_name", "image_bytes", "image_sha256",
-                       "created_at", "status", "answer", "confidence", "model_inputs", "model_version",
-                       "error_code", "error", "attempts", "feedback_label", "feedback_at", "reviewed_at",
-                       "reviewed_by", "queued_at", "started_at", "finished_at", "timings"]
+    readonly_fields = ["full_image", "owner_predictions", "source", "mode", "image_name", "image_bytes",
+                       "image_sha256", "created_at", "status", "answer", "confidence", "model_inputs",
+                       "model_version", "error_code", "error", "attempts", "feedback_label", "feedback_at",
+                       "reviewed_at", "reviewer", "queued_at", "started_at", "finished_at", "timings"]
 
     def get_readonly_fields(self, request, obj=None):
         if obj is not None and obj.status != Prediction.Status.DONE:
@@ -206,6 +206,17 @@ class PredictionAdmin(StaffPermissions, admin.ModelAdmin):
         return format_html('<img src="{}" alt="" width="48" height="48" loading="lazy" '
                            'style="object-fit: contain; background: #fff; border: 1px solid #ccc">',
                            reverse("recognition:staff-image", args=[obj.pk]))
+
+    # Users are shown by name, never linked to their account page: staff who are not
+    # superusers may not open it. The owner links to their predictions instead.
+    @admin.display(description="owner", ordering="owner__username")
+    def owner_predictions(self, obj: Prediction):
+        url = reverse("admin:recognition_prediction_changelist") + f"?owner__id__exact={obj.owner_id}"
+        return format_html('<a href="{}" title="All predictions by {}">{}</a>', url, obj.owner, obj.owner)
+
+    @admin.display(description="reviewed by")
+    def reviewer(self, obj: Prediction) -> str:
+        return str(obj.reviewed_by) if obj.reviewed_by else "-"
 
     @admin.display(description="confidence", ordering="confidence")
     def confidence_percent(self, obj: Prediction) -> str:

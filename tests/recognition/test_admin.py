@@ -60,6 +60,25 @@ def test_staff_see_everyones_predictions_with_thumbnails(client, staff, rows):
     assert "1 &ne; 7" in html  # the disputed feedback stands out
 
 
+def test_every_admin_link_on_the_list_and_a_prediction_opens_for_staff(client, staff, rows):
+    # Staff who are not superusers may not open user accounts: no link may lead there.
+    import re
+
+    services.prediction_review(prediction=rows["reviewed"], label="7", reviewer=staff)
+    client.force_login(staff)
+    pages = [reverse(CHANGELIST), reverse("admin:recognition_prediction_change", args=[rows["reviewed"].pk])]
+    links = set()
+    for page in pages:
+        html = client.get(page).content.decode()
+        links |= {href.replace("&amp;", "&") for href in re.findall(r'href="(/admin/[^"#]*)"', html)}
+    assert any("owner__id__exact" in link for link in links)  # the owner leads to their predictions
+    for link in sorted(links):
+        if "/logout/" not in link:
+            assert client.get(link).status_code == 200, link
+    by_owner = client.get(reverse(CHANGELIST), {"owner__id__exact": rows["reviewed"].owner_id})
+    assert listed(by_owner) == {rows[name].pk for name in ("reviewed", "number", "failed")}
+
+
 @pytest.mark.parametrize("query, expected", [
     ({"status__exact": "failed"}, {"failed"}),
     ({"mode__exact": "number"}, {"number"}),
