@@ -7,7 +7,6 @@ import { detailUrlFrom, recognize, renderProblem } from "./result.js";
 const PARALLEL = 2;
 
 const page = document.getElementById("upload-page");
-const input = document.getElementById("upload-input");
 const dropZone = document.getElementById("drop-zone");
 const list = document.getElementById("upload-list");
 const api = new PredictionsApi(page.dataset.apiUrl);
@@ -98,10 +97,13 @@ function add(files) {
   pump();
 }
 
-input.addEventListener("change", () => {
-  add(input.files);
-  input.value = ""; // choosing the same file again must send it again
-});
+// The file picker, and the phone's camera.
+for (const input of [document.getElementById("upload-input"), document.getElementById("camera-input")]) {
+  input.addEventListener("change", () => {
+    add(input.files);
+    input.value = ""; // choosing the same file again must send it again
+  });
+}
 
 for (const type of ["dragenter", "dragover"]) {
   dropZone.addEventListener(type, (event) => {

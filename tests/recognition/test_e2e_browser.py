@@ -7,6 +7,7 @@ the internet. `make test` installs chromium when it is missing.
 """
 import os
 import re
+from contextlib import contextmanager
 
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
@@ -72,11 +73,11 @@ def in_process_inference(settings):
     database["CONN_MAX_AGE"] = max_age
 
 
-@pytest.fixture
-def page(browser):
-    """A fresh browser context (no cookies) at a desktop size; fails the test on any
-    uncaught JavaScript error."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+@contextmanager
+def _fresh_page(browser, **device):
+    """A page in a fresh browser context (no cookies); fails the test on any uncaught
+    JavaScript error."""
+    context = browser.new_context(**device)
     page = context.new_page()
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
@@ -84,6 +85,20 @@ def page(browser):
     context.close()
     if errors:
         pytest.fail(f"JavaScript errors on the page: {errors}")
+
+
+@pytest.fixture
+def page(browser):
+    """At a desktop size, with a mouse."""
+    with _fresh_page(browser, viewport={"width": 1280, "height": 900}) as page:
+        yield page
+
+
+@pytest.fixture
+def phone(browser):
+    """On a phone: a small touch screen."""
+    with _fresh_page(browser, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True) as page:
+        yield page
 
 
 @pytest.fixture
@@ -181,6 +196,39 @@ def test_it_recognises_two_files_uploaded_at_once(live_server, page, user, passw
     rows = Prediction.objects.filter(owner=user).order_by("image_name")
     assert [(p.image_name, p.source, p.answer) for p in rows] == [
         ("first.png", "upload", first[1]), ("second.png", "upload", second[1])]
+
+
+def test_on_a_phone_the_camera_has_its_own_button_and_the_picker_keeps_the_gallery(
+        live_server, phone, user, password, mnist_test):
+    # `capture` on the multiple-file input would make a phone open the camera only.
+    photo = _mnist_png(mnist_test, 2)
+    _log_in_at(phone, f"{live_server.url}/upload/", user, password)
+    assert phone.get_by_test_id("upload-input").get_attribute("capture") is None
+    expect(phone.get_by_text("Take a photo")).to_be_visible()
+    phone.get_by_test_id("camera-input").set_input_files(
+        [{"name": "photo.png", "mimeType": "image/png", "buffer": photo[0]}])
+    expect(phone.get_by_test_id("result-digit")).to_have_text(photo[1], timeout=RESULT_TIMEOUT_MS)
+
+
+def test_with_a_mouse_there_is_no_camera_button_and_the_history_filters_are_open(
+        live_server, page, user, password):
+    _log_in_at(page, f"{live_server.url}/upload/", user, password)
+    expect(page.get_by_text("Take a photo")).to_be_hidden()
+    page.goto(f"{live_server.url}/history/")
+    expect(page.get_by_test_id("filter-form")).to_be_visible()
+    expect(page.get_by_test_id("filter-toggle")).to_be_hidden()
+
+
+def test_on_a_phone_the_history_filters_fold_away_until_asked_for_or_set(live_server, phone, user, password):
+    _log_in_at(phone, f"{live_server.url}/history/", user, password)
+    form = phone.get_by_test_id("filter-form")
+    expect(form).to_be_hidden()
+    phone.get_by_test_id("filter-toggle").click()
+    expect(form).to_be_visible()
+    phone.select_option("#id_status", "done")
+    phone.get_by_test_id("filter-submit").click()
+    expect(phone).to_have_url(re.compile(r"status=done"))
+    expect(form).to_be_visible()  # filters in use stay in sight
 
 
 def test_it_lists_what_was_drawn_and_uploaded_in_the_history(live_server, page, user, password, mnist_test):
