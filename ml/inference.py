@@ -19,6 +19,10 @@ import numpy as np
 from ml import preprocessing
 from ml.artifact import METADATA_FILE, MODEL_FILE, ArtifactError, load_metadata
 
+# TensorFlow reads this once, when first imported (configure_threads may be first): warnings
+# and errors only, not its INFO lines about oneDNN and CPU features on every worker start.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
 MODES = ("digit", "number")
 CHUNK = 1024  # largest batch sent through the model at once: bounds memory per call
 MAX_MICRO_BATCH = 256  # images gathered from concurrent callers into one model call
@@ -73,7 +77,6 @@ class Engine:
     """A loaded model. Thread-safe: the traced function may be called from many threads."""
 
     def __init__(self, model_dir: str | Path):
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         import keras
         import tensorflow as tf
 
