@@ -6,3 +6,7 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "digitrec.settings")
 
 application = get_wsgi_application()
+
+from recognition import dispatch  # noqa: E402 - needs the apps loaded above
+
+dispatch.warm_up()  # the embedded mode's model, loaded in the background

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from django.conf import settings
 from django.db import close_old_connections
@@ -40,6 +40,28 @@ def enqueue(prediction_ids: list) -> None:
         except Exception as exc:  # noqa: BLE001 - any broker failure: keep the rows pending
             log.warning("could not queue %d prediction(s), the sweeper will resend them: %s",
                         len(chunk), exc)
+
+
+def warm_up() -> Future | None:
+    """When the web server starts, in the embedded mode: load the model in the background
+    (importing TensorFlow alone takes seconds), so the first drawing is answered at once,
+    and start the sweeper, so predictions left pending by the last run are finished. With
+    a broker, the workers hold the model and beat sweeps: nothing to do."""
+    if settings.CELERY_BROKER_URL:
+        return None
+    return _in_process().submit(_load_model)
+
+
+def _load_model() -> None:
+    from ml.inference import get_engine
+    from recognition.selectors import serving_model_dir
+
+    try:
+        get_engine(serving_model_dir())
+    except Exception:  # noqa: BLE001 - the first prediction will say what is wrong
+        log.exception("could not load the model in advance")
+    finally:
+        close_old_connections()
 
 
 def _in_process() -> ThreadPoolExecutor:
