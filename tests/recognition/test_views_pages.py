@@ -133,7 +133,7 @@ def test_it_renders_the_draw_page_with_its_canvas_controls_and_api_wiring(owner)
     assert 'class="nav-link active" href="/draw/"' in html
 
 
-def test_it_renders_the_upload_page_with_a_multiple_image_input_and_the_size_limit(owner, settings):
+def test_it_renders_the_upload_page_with_a_multiple_image_input_a_camera_input_and_the_size_limit(owner, settings):
     settings.MAX_UPLOAD_BYTES = 3 * 1024 * 1024
 
     response = _logged_in(owner).get(reverse("recognition:upload"))
@@ -141,8 +141,12 @@ def test_it_renders_the_upload_page_with_a_multiple_image_input_and_the_size_lim
     assert response.status_code == 200
     html = response.content.decode()
     file_input = re.search(r'<input[^>]+data-testid="upload-input"[^>]*>', html)[0]
-    for attribute in ('type="file"', "multiple", 'accept="image/*"', 'capture="environment"'):
+    for attribute in ('type="file"', "multiple", 'accept="image/*"'):
         assert attribute in file_input
+    assert "capture" not in file_input  # a phone would open its camera only, never the gallery
+    camera_input = re.search(r'<input[^>]+data-testid="camera-input"[^>]*>', html)[0]
+    for attribute in ('type="file"', 'accept="image/*"', 'capture="environment"'):
+        assert attribute in camera_input
     assert f'data-max-bytes="{3 * 1024 * 1024}"' in html
     assert "up to 3.0\xa0MB each" in html  # filesizeformat keeps the number and unit together
     assert 'data-testid="drop-zone"' in html and 'data-testid="mode-number"' in html
