@@ -327,20 +327,32 @@ def _find_ink(gray: np.ndarray, original_shape: tuple[int, int], plain: _Plain |
     ink = (1.0 - smooth) if (median - smooth.min()) > (smooth.max() - median) else smooth
     ink = ink - _background(ink)
     np.maximum(ink, 0.0, out=ink)  # (np.clip(ink, 0.0, None) is just that)
-    peak = float(ink.max())
+    return _ink_above_noise(ink, float(ink.max()), noise, gray.shape[0] / original_shape[0])
+
+
+def _ink_above_noise(ink: np.ndarray, peak: float, noise: float, scale: float, offset: tuple[int, int] = (0, 0),
+                     outside: np.float32 = np.float32(0.0)) -> _Ink | None:
+    """The last steps of _find_ink, on the ink level above the background (``peak`` its
+    highest): refuse a blank, scale the peak to 1, threshold, keep the pieces that are not
+    specks. ``outside``: the ink level of the plain part around a window (see
+    _find_ink_in_window); None if that part would be ink, never when it is 0."""
     residual_noise = 0.28 * noise
     # Blank: too faint to be ink, or not clearly above the noise of the sheet.
     if peak < MIN_CONTRAST or peak < MIN_SIGNAL_TO_NOISE * residual_noise:
         raise NoDigitFound("no digit found")
-    ink = ink / peak
+    if peak != 1.0:  # (x / 1.0 is x)
+        ink = ink / peak
+        outside = outside / peak
     floor = max(0.2, 4 * residual_noise / peak)
+    if outside > floor:
+        return None  # the plain part would be ink
     candidates = ink[ink > floor]
     threshold = float(np.clip(_otsu(candidates), floor, 0.6)) if candidates.size else floor
+    # With nothing outside a window above floor, no piece of ink reaches out of it.
     mask, labels, kept = _ink_components(ink, threshold, max(floor, threshold / 2))
     if np.count_nonzero(mask) < MIN_INK_PIXELS:
         raise NoDigitFound("no digit found")
-    scale = gray.shape[0] / original_shape[0]
-    return _Ink(soft=ink, mask=mask, threshold=threshold, scale=scale, labels=labels, kept=kept)
+    return _Ink(soft=ink, mask=mask, threshold=threshold, scale=scale, offset=offset, labels=labels, kept=kept)
 
 
 def _median_step(steps: np.ndarray) -> float:
@@ -437,24 +449,8 @@ def _find_ink_in_window(gray: np.ndarray, original_shape: tuple[int, int], plain
     ink = ink - background
     np.maximum(ink, 0.0, out=ink)
     peak = float(max(ink.max(), outside[0]))
-    residual_noise = 0.28 * noise
-    if peak < MIN_CONTRAST or peak < MIN_SIGNAL_TO_NOISE * residual_noise:
-        raise NoDigitFound("no digit found")
-    if peak != 1.0:  # (x / 1.0 is x)
-        ink = ink / peak
-        outside = outside / peak
-    floor = max(0.2, 4 * residual_noise / peak)
-    if outside[0] > floor:
-        return None  # the plain part would be ink
-    candidates = ink[ink > floor]
-    threshold = float(np.clip(_otsu(candidates), floor, 0.6)) if candidates.size else floor
-    # Nothing outside the box is above floor, so no piece of ink reaches out of it.
-    mask, labels, kept = _ink_components(ink, threshold, max(floor, threshold / 2))
-    if np.count_nonzero(mask) < MIN_INK_PIXELS:
-        raise NoDigitFound("no digit found")
-    scale = gray.shape[0] / original_shape[0]
-    return _Ink(soft=ink, mask=mask, threshold=threshold, scale=scale, offset=(top, left),
-                labels=labels, kept=kept)
+    return _ink_above_noise(ink, peak, noise, gray.shape[0] / original_shape[0], offset=(top, left),
+                            outside=outside[0])
 
 
 _EIGHT_CONNECTED = np.ones((3, 3), bool)
