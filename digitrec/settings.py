@@ -303,6 +303,12 @@ PREDICTION_STALE_SECONDS = env_int("PREDICTION_STALE_SECONDS", 30, minimum=1)
 PREDICTION_MAX_ATTEMPTS = env_int("PREDICTION_MAX_ATTEMPTS", 5, minimum=1)
 # Predictions per Celery task: a batch goes through the model in one call.
 PREDICTION_TASK_BATCH = env_int("PREDICTION_TASK_BATCH", 16, minimum=1)
+# Predictions that a process's threads run at the same moment (a worker's task threads)
+# are run together: one database read, transaction and notification for up to this many,
+# by this many threads per process (two, so that one batch's database and Redis round
+# trips overlap another's preprocessing).
+PREDICTION_RUN_BATCH = env_int("PREDICTION_RUN_BATCH", 32, minimum=1)
+PREDICTION_RUN_THREADS = env_int("PREDICTION_RUN_THREADS", 2, minimum=1)
 # How long a process may serve a model version before asking the database again which
 # one is active (an activation reaches every worker within this many seconds).
 SERVING_MODEL_CHECK_SECONDS = env_int("SERVING_MODEL_CHECK_SECONDS", 1, minimum=0)

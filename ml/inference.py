@@ -8,9 +8,7 @@ process (embedded mode), the Celery workers and the evaluation command.
 from __future__ import annotations
 
 import os
-import queue
 import threading
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +16,7 @@ import numpy as np
 
 from ml import preprocessing
 from ml.artifact import METADATA_FILE, MODEL_FILE, ArtifactError, load_metadata
+from ml.microbatch import MicroBatcher
 
 # TensorFlow reads this once, when first imported (configure_threads may be first): warnings
 # and errors only, not its INFO lines about oneDNN and CPU features on every worker start.
@@ -96,10 +95,8 @@ class Engine:
         # Warm up: the first call traces and lets oneDNN pick its kernels.
         for batch in (1, 32):
             self._forward(np.zeros((batch, 28, 28, 1), np.uint8))
-        self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        self._lock = threading.Lock()
-        self._closed = False
-        threading.Thread(target=self._batch_forever, name=f"model-{self.version}", daemon=True).start()
+        self._batcher = MicroBatcher(self._run_split, max_size=MAX_MICRO_BATCH, size=len,
+                                     name=f"model-{self.version}")
 
     def probabilities(self, pixels: np.ndarray) -> np.ndarray:
         """(N, 28, 28) uint8 MNIST-style digits -> (N, 10) float32 class probabilities.
@@ -114,13 +111,7 @@ class Engine:
             pixels = pixels[None]
         if len(pixels) == 0:
             return np.zeros((0, 10), np.float32)
-        future: Future = Future()
-        with self._lock:
-            if self._closed or len(pixels) >= MAX_MICRO_BATCH:
-                future = None
-            else:
-                self._queue.put((pixels, future))
-        return self._run(pixels) if future is None else future.result()
+        return self._batcher.submit(pixels)
 
     def _run(self, pixels: np.ndarray) -> np.ndarray:
         parts = [
@@ -129,40 +120,15 @@ class Engine:
         ]
         return np.concatenate(parts)
 
-    def close(self) -> None:
-        """Stop the batching thread. Callers already queued are answered first; later
-        callers (a thread still holding this engine) run unbatched."""
-        with self._lock:
-            self._closed = True
-            self._queue.put(None)
+    def _run_split(self, batch: list[np.ndarray]) -> list[np.ndarray]:
+        """Several callers' images through the model at once; each gets its own rows back."""
+        probs = self._run(np.concatenate(batch))
+        return np.split(probs, np.cumsum([len(pixels) for pixels in batch])[:-1])
 
-    def _batch_forever(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            waiting = [first]
-            count = len(first[0])
-            while count < MAX_MICRO_BATCH:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    self._queue.put(None)  # stop after this batch
-                    break
-                waiting.append(item)
-                count += len(item[0])
-            try:
-                probs = self._run(np.concatenate([pixels for pixels, _ in waiting]))
-            except BaseException as exc:  # noqa: BLE001 - hand the error to every caller
-                for _, future in waiting:
-                    future.set_exception(exc)
-                continue
-            start = 0
-            for pixels, future in waiting:
-                future.set_result(probs[start : start + len(pixels)])
-                start += len(pixels)
+    def close(self) -> None:
+        """Stop batching. Callers already queued are answered first; later callers (a
+        thread still holding this engine) run unbatched."""
+        self._batcher.close()
 
     def _confidence(self, pixels: np.ndarray) -> np.ndarray:
         return self.probabilities(pixels).max(axis=1)

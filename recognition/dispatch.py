@@ -1,8 +1,11 @@
 """Where predictions run: Celery workers when a broker is configured, else this process.
 
-Either way the work is the same service, ``services.predictions_run``. A prediction that
-cannot be sent (the broker is down) stays pending in the database, and the stale-pending
-sweeper sends it again later: the row, not the queue, is the source of truth.
+Either way the work is the same service, ``services.predictions_run``, called through
+``run``: the predictions that a process's threads are asked to run at the same moment (a
+worker's task threads, the embedded executor's) go through it together, with one database
+read, one transaction and one notification for all. A prediction that cannot be sent (the
+broker is down) stays pending in the database, and the stale-pending sweeper sends it
+again later: the row, not the queue, is the source of truth.
 """
 from __future__ import annotations
 
@@ -13,10 +16,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from django.conf import settings
 from django.db import close_old_connections
 
+from ml.microbatch import MicroBatcher
+
 log = logging.getLogger(__name__)
 
 _executor: ThreadPoolExecutor | None = None
 _executor_lock = threading.Lock()
+_batchers: dict[str, MicroBatcher] = {}
 _stop_sweeping = threading.Event()
 
 
@@ -26,13 +32,23 @@ def _chunks(ids: list, size: int):
 
 
 def enqueue(prediction_ids: list) -> None:
-    """Send predictions to be run; never raises (the sweeper covers a failed send)."""
+    """Send predictions to be run; never raises (the sweeper covers a failed send).
+
+    With a broker, the ids that this process's threads send at the same moment go out
+    together, in as few tasks as PREDICTION_TASK_BATCH allows: under load, one message
+    to publish, deliver and acknowledge for several predictions instead of one each.
+    """
     ids = [str(i) for i in prediction_ids]
     if not settings.CELERY_BROKER_URL:
         _in_process().submit(_run_in_process, ids)
         return
+    _batched("send", _send, max_size=settings.PREDICTION_TASK_BATCH).submit(ids)
+
+
+def _send(batch: list[list[str]]) -> list[None]:
     from recognition.tasks import run_predictions
 
+    ids = [pk for ids in batch for pk in ids]
     # Several ids per task let a worker put them through the model as one batch.
     for chunk in _chunks(ids, settings.PREDICTION_TASK_BATCH):
         try:
@@ -40,6 +56,30 @@ def enqueue(prediction_ids: list) -> None:
         except Exception as exc:  # noqa: BLE001 - any broker failure: keep the rows pending
             log.warning("could not queue %d prediction(s), the sweeper will resend them: %s",
                         len(chunk), exc)
+    return [None] * len(batch)
+
+
+def run(prediction_ids: list) -> None:
+    """Run these predictions in this process and return when they are finished, batched
+    with those other threads of this process are running at the same moment."""
+    _batched("predictions", _run_batch, max_size=settings.PREDICTION_RUN_BATCH,
+             threads=settings.PREDICTION_RUN_THREADS, after_batch=close_old_connections,
+             ).submit([str(i) for i in prediction_ids])
+
+
+def _batched(name: str, run_batch, **options) -> MicroBatcher:
+    """This process's batcher ``name``, started on first use (after a fork, never before)."""
+    with _executor_lock:
+        if name not in _batchers:
+            _batchers[name] = MicroBatcher(run_batch, size=len, name=name, **options)
+        return _batchers[name]
+
+
+def _run_batch(batch: list[list[str]]) -> list[None]:
+    from recognition.services import predictions_run
+
+    predictions_run([pk for ids in batch for pk in ids])
+    return [None] * len(batch)
 
 
 def warm_up() -> Future | None:
@@ -88,10 +128,8 @@ def shutdown() -> None:
 
 
 def _run_in_process(ids: list[str]) -> None:
-    from recognition.services import predictions_run
-
     try:
-        predictions_run(ids)
+        run(ids)
     except Exception:  # noqa: BLE001 - the sweeper retries; a thread must not die silently
         log.exception("in-process inference failed for %s", ids)
     finally:

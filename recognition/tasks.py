@@ -8,7 +8,7 @@ from celery import shared_task
 from celery.signals import worker_init, worker_process_init
 from django.conf import settings
 
-from recognition import selectors, services
+from recognition import dispatch, selectors, services
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +55,9 @@ def load_model_in_threaded_worker(sender=None, **_kwargs) -> None:
     soft_time_limit=100,
 )
 def run_predictions(prediction_ids: list[str]) -> None:
-    """Recognise these predictions (idempotent: finished ones are left alone)."""
-    services.predictions_run(prediction_ids)
+    """Recognise these predictions (idempotent: finished ones are left alone), in one
+    batch with those the worker's other task threads are running."""
+    dispatch.run(prediction_ids)
 
 
 @shared_task(ignore_result=True, time_limit=60)

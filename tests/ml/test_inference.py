@@ -89,7 +89,7 @@ def test_a_closed_engine_stops_its_batching_thread(tmp_path, engine):
     import threading
 
     copy = Engine(engine.model_dir)
-    name = f"model-{copy.version}"
+    name = f"model-{copy.version}-0"
     before = sum(t.name == name for t in threading.enumerate())
     copy.close()
     for thread in threading.enumerate():

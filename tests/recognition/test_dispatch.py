@@ -36,3 +36,52 @@ def test_with_a_broker_the_web_process_loads_no_model(settings, monkeypatch):
     monkeypatch.setattr(inference, "_engines", {})
     assert dispatch.warm_up() is None
     assert inference._engines == {}  # the workers hold it
+
+
+def _sent_tasks(redis_url: str, queue: str) -> list[list[str]]:
+    """The id lists of the run_predictions tasks waiting in ``queue`` (no worker reads it)."""
+    import base64
+    import json
+
+    import redis
+
+    messages = redis.Redis.from_url(redis_url).lrange(queue, 0, -1)
+    bodies = [json.loads(base64.b64decode(json.loads(m)["body"])) for m in messages]
+    return [args[0] for args, _kwargs, _embed in bodies]
+
+
+@pytest.fixture
+def queue_without_worker(redis_url, settings):
+    from tests.workers import new_queue, point_celery_at
+
+    queue = new_queue()
+    settings.CELERY_BROKER_URL = redis_url
+    previous = point_celery_at(redis_url, queue)
+    try:
+        yield queue
+    finally:
+        point_celery_at(*previous)
+        import redis
+
+        redis.Redis.from_url(redis_url).delete(queue)
+
+
+def test_a_large_send_goes_out_in_tasks_of_the_batch_size(redis_url, settings, queue_without_worker):
+    settings.PREDICTION_TASK_BATCH = 16
+    ids = [f"id-{i}" for i in range(40)]
+    dispatch.enqueue(ids)
+    assert sorted(len(task) for task in _sent_tasks(redis_url, queue_without_worker)) == [8, 16, 16]
+    assert sorted(sum(_sent_tasks(redis_url, queue_without_worker), [])) == sorted(ids)
+
+
+def test_sends_from_many_threads_at_once_each_reach_the_queue_exactly_once(redis_url, settings,
+                                                                           queue_without_worker):
+    from concurrent.futures import ThreadPoolExecutor
+
+    settings.PREDICTION_TASK_BATCH = 16
+    ids = [f"id-{i}" for i in range(60)]
+    with ThreadPoolExecutor(30) as pool:
+        list(pool.map(lambda pk: dispatch.enqueue([pk]), ids))
+    tasks = _sent_tasks(redis_url, queue_without_worker)
+    assert sorted(sum(tasks, [])) == sorted(ids)  # none lost, none sent twice
+    assert all(1 <= len(task) <= 16 for task in tasks)
