@@ -133,7 +133,9 @@ class ImageField(serializers.Field):
         if len(text) * 3 // 4 > settings.MAX_UPLOAD_BYTES:
             raise PayloadTooLarge(_too_large(len(text) * 3 // 4))
         try:
-            return base64.b64decode(re.sub(r"\s+", "", text), validate=True), ""
+            # Line breaks and spaces are allowed in base64; str.split drops them several
+            # times faster than a regular expression on a drawing's 10-20 KB of text.
+            return base64.b64decode("".join(text.split()), validate=True), ""
         except (binascii.Error, ValueError):
             self.fail("base64")
 

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case, F, Q, QuerySet, When
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -91,11 +91,14 @@ def predictions_create(*, owner, images: list[tuple[bytes, str]], source: str,
             owner=owner, image=stored, image_sha256=digest, image_bytes=len(data),
             image_name=name[:200], source=source, mode=mode, queued_at=now, attempts=1,
         ))
-    with transaction.atomic():
-        Prediction.objects.bulk_create(predictions)  # one INSERT for the whole batch
-        ids = [p.pk for p in predictions]
-        # Only once the rows are committed can a worker find them.
-        transaction.on_commit(lambda: dispatch.enqueue(ids))
+    if len(predictions) == 1:
+        predictions[0].save(force_insert=True)  # one INSERT: no BEGIN and COMMIT around it
+    else:
+        Prediction.objects.bulk_create(predictions)  # all or none, in one transaction
+    ids = [p.pk for p in predictions]
+    # Only once the rows are committed can a worker find them: at once, unless the
+    # caller has a transaction open.
+    transaction.on_commit(lambda: dispatch.enqueue(ids))
     return predictions
 
 
@@ -144,24 +147,27 @@ def predictions_run(prediction_ids: Iterable) -> None:
                 images.append(exc)
         results = iter(engine.recognize_many([i for i in images if not isinstance(i, Exception)], mode=mode))
         outcomes += [(p, image if isinstance(image, Exception) else next(results)) for p, image in zip(group, images)]
-    finished: dict[str, dict | None] = {}
-    # Rows in primary-key order, as every other run writes them: two runs that share rows
-    # (a redelivered task) wait for each other instead of deadlocking.
-    outcomes.sort(key=lambda outcome: outcome[0].pk)
+    rows = {prediction.pk: _outcome_fields(result, engine.version, started_at) for prediction, result in outcomes}
     with transaction.atomic():  # one commit for the batch
-        for prediction, result in outcomes:
-            written = _finish(prediction, result, engine.version, started_at)
-            finished[str(prediction.pk)] = _json_ready(written) if written else None
-    notify.announce(finished)
+        # Only rows still pending are written, so a redelivered or duplicated run can
+        # neither redo nor overwrite a finished answer. They are locked in primary-key
+        # order, as every other run locks them: two runs that share rows wait for each
+        # other instead of deadlocking. (SQLite has no row locks: the status guard in the
+        # UPDATE keeps a finished answer there.)
+        written = list(Prediction.objects.select_for_update().filter(pk__in=rows, status=Prediction.Status.PENDING)
+                       .order_by("pk").values_list("pk", flat=True))
+        _update_pending([(pk, rows[pk]) for pk in written])
+        written = set(written)
+    notify.announce({str(pk): _json_ready(fields) if pk in written else None for pk, fields in rows.items()})
 
 
 def _json_ready(fields: dict) -> dict:
     return {name: value.isoformat() if isinstance(value, datetime) else value for name, value in fields.items()}
 
 
-def _finish(prediction: Prediction, result, model_version: str, started_at) -> dict | None:
-    """Write the outcome if the row is still pending; return the fields written, or None
-    if another run got there first."""
+def _outcome_fields(result, model_version: str, started_at) -> dict:
+    """The fields that finish a prediction with this result (a Recognition or the
+    exception that explains why there is none)."""
     fields = {"started_at": started_at, "finished_at": timezone.now(), "model_version": model_version}
     if isinstance(result, preprocessing.NoDigitFound):
         fields.update(status=Prediction.Status.FAILED, error_code=Prediction.ErrorCode.NO_DIGIT,
@@ -176,9 +182,29 @@ def _finish(prediction: Prediction, result, model_version: str, started_at) -> d
         fields.update(status=Prediction.Status.DONE, answer=result.text,
                       confidence=round(result.confidence, 6),
                       digits=[_digit_payload(d) for d in result.digits])
-    # The guard on status is what makes a second delivery harmless.
-    written = Prediction.objects.filter(pk=prediction.pk, status=Prediction.Status.PENDING).update(**fields)
-    return fields if written else None
+    return fields
+
+
+def _update_pending(rows: list[tuple]) -> None:
+    """Write each (pk, fields) to its row if the row is still pending: one UPDATE per row,
+    sent together (executemany; on PostgreSQL, psycopg pipelines them in one round trip).
+    QuerySet.update would compile the same statement once per row, and bulk_update's
+    CASE expressions cost more than they save."""
+    meta = Prediction._meta
+    quote = connection.ops.quote_name
+    by_columns: dict[tuple, list] = {}
+    for pk, fields in rows:  # done and failed rows set different columns
+        by_columns.setdefault(tuple(fields), []).append((pk, fields))
+    with connection.cursor() as cursor:
+        for names, group in by_columns.items():
+            columns = [meta.get_field(name) for name in names]
+            sql = (f"UPDATE {quote(meta.db_table)} SET {', '.join(f'{quote(c.column)} = %s' for c in columns)} "
+                   f"WHERE {quote(meta.pk.column)} = %s AND {quote(meta.get_field('status').column)} = %s")
+            cursor.executemany(sql, [
+                [column.get_db_prep_save(fields[column.name], connection) for column in columns]
+                + [meta.pk.get_db_prep_value(pk, connection), Prediction.Status.PENDING]
+                for pk, fields in group
+            ])
 
 
 def predictions_requeue_stale() -> int:

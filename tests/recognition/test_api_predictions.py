@@ -50,11 +50,13 @@ def test_it_accepts_a_multipart_file_and_answers_202_pending_with_a_location(own
 @pytest.mark.parametrize("encoder", [
     lambda b: base64.b64encode(b).decode(),
     lambda b: "data:image/png;base64," + base64.b64encode(b).decode(),
+    lambda b: base64.encodebytes(b).decode(),  # MIME style: a line break every 76 characters
 ])
 def test_it_accepts_base64_and_data_urls_in_json(owner, number_png, encoder):
     response = _client(owner).post(LIST, {"image": encoder(number_png[0]), "mode": "number"}, format="json")
     assert response.status_code == 202
-    assert Prediction.objects.get(pk=response.json()["id"]).mode == "number"
+    row = Prediction.objects.get(pk=response.json()["id"])
+    assert row.mode == "number" and row.image.read() == number_png[0]
 
 
 def test_a_finished_prediction_has_every_documented_field(owner, digit_png):
