@@ -93,6 +93,30 @@ def test_running_twice_does_not_redo_a_finished_prediction(owner, digit_png):
     assert prediction.finished_at == finished_at and prediction.attempts == 1
 
 
+def test_one_run_finishes_a_mixed_batch_each_row_with_its_own_outcome(owner, digit_png, number_png, blank_png,
+                                                                      settings):
+    from recognition import notify
+
+    settings.CELERY_BROKER_URL = ""  # announcements stay in this process, where notify.wait sees them
+    digit = services.prediction_create(owner=owner, image=digit_png[0], source="draw")
+    number = services.prediction_create(owner=owner, image=number_png[0], source="upload", mode="number")
+    blank = services.prediction_create(owner=owner, image=blank_png, source="draw")
+    earlier = services.prediction_create(owner=owner, image=digit_png[0], source="api")
+    services.predictions_run([earlier.pk])
+    earlier.refresh_from_db()
+    services.predictions_run([blank.pk, earlier.pk, number.pk, digit.pk])
+    for prediction in (digit, number, blank):
+        prediction.refresh_from_db()
+    assert (digit.status, digit.answer, len(digit.probabilities)) == ("done", digit_png[1], 10)
+    assert (number.status, number.answer, number.error_code) == ("done", number_png[1], "")
+    assert (blank.status, blank.error_code, blank.answer, blank.digits) == ("failed", "no_digit", "", [])
+    assert Prediction.objects.get(pk=earlier.pk).finished_at == earlier.finished_at  # not redone
+    # Waiters are told what each row now holds; the row finished before keeps its first word.
+    assert notify.wait(digit.pk, 1)["answer"] == digit_png[1]
+    assert notify.wait(blank.pk, 1)["error_code"] == "no_digit"
+    assert notify.wait(earlier.pk, 1)["finished_at"] == earlier.finished_at.isoformat()
+
+
 def test_a_missing_image_file_fails_with_a_message(owner, digit_png):
     prediction = services.prediction_create(owner=owner, image=digit_png[0], source="draw")
     default_storage.delete(prediction.image.name)
