@@ -4,7 +4,7 @@ A caller hands in its item and blocks until its own result is back. Runner threa
 whatever is waiting the moment they become free and run it as one batch, so a lone call
 never waits for company (no timer), while under load the batches grow by themselves to
 what arrives during one run. Used for the model (one forward pass for many images) and
-for predictions (one database read, write and notification for many).
+for predictions (one database read, write and notification for many, and one task to send).
 """
 from __future__ import annotations
 
@@ -39,9 +39,9 @@ class MicroBatcher(Generic[Item, Result]):
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._closed = False
+        self._threads = threads
         for index in range(threads):
             threading.Thread(target=self._run_forever, name=f"{name}-{index}", daemon=True).start()
-        self._threads = threads
 
     def submit(self, item: Item) -> Result:
         """Run ``item`` in the next batch and return its result (or raise its error)."""
