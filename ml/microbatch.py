@@ -8,6 +8,7 @@ for predictions (one database read, write and notification for many, and one tas
 """
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 from collections.abc import Callable, Sequence
@@ -18,6 +19,8 @@ Item = TypeVar("Item")
 Result = TypeVar("Result")
 
 _STOP = object()
+
+log = logging.getLogger(__name__)
 
 
 class MicroBatcher(Generic[Item, Result]):
@@ -92,4 +95,7 @@ class MicroBatcher(Generic[Item, Result]):
                     future.set_result(result)
             finally:
                 if self._after_batch is not None:
-                    self._after_batch()
+                    try:
+                        self._after_batch()
+                    except Exception:  # noqa: BLE001 - a dead runner would leave callers waiting forever
+                        log.exception("clean-up after a batch failed")

@@ -1,4 +1,5 @@
 """Micro-batching: concurrent calls run together, each caller gets its own result."""
+import queue
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -116,3 +117,14 @@ def test_after_each_batch_it_calls_the_clean_up_even_when_the_batch_failed():
     with pytest.raises(ValueError):
         batcher.submit(2)
     assert cleaned == [1, 1]
+
+
+def test_a_failing_clean_up_does_not_stop_the_batches():
+    def broken_clean_up():
+        raise OSError("connection already closed")
+
+    batcher = MicroBatcher(Recorder(), max_size=10, name="test", after_batch=broken_clean_up)
+    results = queue.SimpleQueue()
+    # In a daemon thread: a dead runner would leave the caller waiting forever.
+    threading.Thread(target=lambda: results.put([batcher.submit(1), batcher.submit(2)]), daemon=True).start()
+    assert results.get(timeout=5) == [10, 20]
