@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 
 from django.conf import settings
 from django.db import close_old_connections
@@ -45,10 +46,9 @@ def enqueue(prediction_ids: list) -> None:
     _batched("send", _send, max_size=settings.PREDICTION_TASK_BATCH).submit(ids)
 
 
-def _send(batch: list[list[str]]) -> list[None]:
+def _send(ids: list[str]) -> None:
     from recognition.tasks import run_predictions
 
-    ids = [pk for ids in batch for pk in ids]
     # Several ids per task let a worker put them through the model as one batch.
     for chunk in _chunks(ids, settings.PREDICTION_TASK_BATCH):
         try:
@@ -56,29 +56,33 @@ def _send(batch: list[list[str]]) -> list[None]:
         except Exception as exc:  # noqa: BLE001 - any broker failure: keep the rows pending
             log.warning("could not queue %d prediction(s), the sweeper will resend them: %s",
                         len(chunk), exc)
-    return [None] * len(batch)
 
 
 def run(prediction_ids: list) -> None:
     """Run these predictions in this process and return when they are finished, batched
     with those other threads of this process are running at the same moment."""
-    _batched("predictions", _run_batch, max_size=settings.PREDICTION_RUN_BATCH,
+    _batched("predictions", _predictions_run, max_size=settings.PREDICTION_RUN_BATCH,
              threads=settings.PREDICTION_RUN_THREADS, after_batch=close_old_connections,
              ).submit([str(i) for i in prediction_ids])
 
 
-def _batched(name: str, run_batch, **options) -> MicroBatcher:
-    """This process's batcher ``name``, started on first use (after a fork, never before)."""
+def _predictions_run(ids: list[str]) -> None:
+    from recognition.services import predictions_run  # services imports this module
+
+    predictions_run(ids)
+
+
+def _batched(name: str, run_ids, **options) -> MicroBatcher:
+    """This process's batcher ``name``, started on first use (after a fork, never before).
+    Each caller submits a list of ids; ``run_ids`` gets those of a whole batch at once."""
     with _executor_lock:
         if name not in _batchers:
-            _batchers[name] = MicroBatcher(run_batch, size=len, name=name, **options)
+            _batchers[name] = MicroBatcher(partial(_all_at_once, run_ids), size=len, name=name, **options)
         return _batchers[name]
 
 
-def _run_batch(batch: list[list[str]]) -> list[None]:
-    from recognition.services import predictions_run
-
-    predictions_run([pk for ids in batch for pk in ids])
+def _all_at_once(run_ids, batch: list[list[str]]) -> list[None]:
+    run_ids([pk for ids in batch for pk in ids])
     return [None] * len(batch)
 
 

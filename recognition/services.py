@@ -154,10 +154,9 @@ def predictions_run(prediction_ids: Iterable) -> None:
         # order, as every other run locks them: two runs that share rows wait for each
         # other instead of deadlocking. (SQLite has no row locks: the status guard in the
         # UPDATE keeps a finished answer there.)
-        locked = list(Prediction.objects.select_for_update().filter(pk__in=rows, status=Prediction.Status.PENDING)
+        written = set(Prediction.objects.select_for_update().filter(pk__in=rows, status=Prediction.Status.PENDING)
                       .order_by("pk").values_list("pk", flat=True))
-        _update_pending([(pk, rows[pk]) for pk in locked])
-    written = set(locked)
+        _update_pending([(pk, fields) for pk, fields in rows.items() if pk in written])
     notify.announce({str(pk): _json_ready(fields) if pk in written else None for pk, fields in rows.items()})
 
 

@@ -1,7 +1,11 @@
-"""The embedded mode (no broker): predictions run in the web process."""
+"""Where predictions run and how they are sent: in the web process without a broker, and
+in as few Celery tasks as the batch size allows with one."""
+import base64
+import json
 import time
 
 import pytest
+import redis
 
 from ml import inference
 from recognition import dispatch, services
@@ -40,11 +44,6 @@ def test_with_a_broker_the_web_process_loads_no_model(settings, monkeypatch):
 
 def _sent_tasks(redis_url: str, queue: str) -> list[list[str]]:
     """The id lists of the run_predictions tasks waiting in ``queue`` (no worker reads it)."""
-    import base64
-    import json
-
-    import redis
-
     messages = redis.Redis.from_url(redis_url).lrange(queue, 0, -1)
     bodies = [json.loads(base64.b64decode(json.loads(m)["body"])) for m in messages]
     return [args[0] for args, _kwargs, _embed in bodies]
@@ -61,8 +60,6 @@ def queue_without_worker(redis_url, settings):
         yield queue
     finally:
         point_celery_at(*previous)
-        import redis
-
         redis.Redis.from_url(redis_url).delete(queue)
 
 
