@@ -306,7 +306,7 @@ PREDICTION_TASK_BATCH = env_int("PREDICTION_TASK_BATCH", 16, minimum=1)
 # Predictions that a process's threads run at the same moment (a worker's task threads)
 # are run together: one database read, transaction and notification for up to this many,
 # by this many threads per process (two, so that one batch's database and Redis round
-# trips overlap another's preprocessing).
+# trips can overlap another's preprocessing; one measured the same, within noise).
 PREDICTION_RUN_BATCH = env_int("PREDICTION_RUN_BATCH", 32, minimum=1)
 PREDICTION_RUN_THREADS = env_int("PREDICTION_RUN_THREADS", 2, minimum=1)
 # How long a process may serve a model version before asking the database again which
