@@ -24,8 +24,8 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 run: $(VENV)/.installed
 	$(MANAGE) migrate --noinput
 	@echo "DigitRec on http://$(HOST):$(PORT)/"
-	$(VENV)/bin/gunicorn digitrec.wsgi --bind $(HOST):$(PORT) --workers 1 --threads 16 --no-control-socket \
-		--access-logfile -
+	$(VENV)/bin/granian --interface wsgi --http 1 --no-ws --host $(HOST) --port $(PORT) --workers 1 \
+		--blocking-threads 16 --access-log digitrec.wsgi:application
 
 # The browser tests drive Debian's chromium (Playwright's own browser download needs the
 # internet); installed once, as root, when missing, and silent once it is there.
@@ -40,9 +40,9 @@ test: export REDIS_URL ?= redis://127.0.0.1:6379/0
 test: $(VENV)/.installed $(CHROMIUM)
 	DJANGO_ENV=development $(PYTHON) -m pytest
 
-# Production-like on one machine: gunicorn, Celery workers and beat (Procfile), run in
-# the foreground by honcho; Ctrl-C stops them all. Sized for 2 cores by default: two
-# gunicorn processes of 32 threads (a thread waiting for a result sleeps in Redis), and
+# Production-like on one machine: the granian web server, Celery workers and beat (Procfile),
+# run in the foreground by honcho; Ctrl-C stops them all. Sized for 2 cores by default: two
+# web processes of 32 threads (a thread waiting for a result sleeps in Redis), and
 # two worker processes of 8 task threads each sharing one model (micro-batching). A secret key is generated once into
 # var/secret_key unless DJANGO_SECRET_KEY is set.
 stack: export DJANGO_ENV := production

@@ -103,7 +103,7 @@ def register(host: str, users: int) -> Path:
     return path
 
 
-CPU_GROUPS = {"web": "gunicorn digitrec.wsgi", "worker": "celery -A digitrec worker", "postgres": "postgres",
+CPU_GROUPS = {"web": "digitrec.wsgi", "worker": "celery -A digitrec worker", "postgres": "postgres",
               "redis": "redis-server"}
 
 
@@ -148,7 +148,7 @@ def _locust(host: str, user_class: str, users: int, duration: int, prefix: Path,
 
 
 def run_project(users: int, duration: int, port: int) -> dict:
-    env = {"PORT": str(port), "API_AUTH_RATE": "100000/min", "WEB_ACCESS_LOG": "/dev/null"}
+    env = {"PORT": str(port), "API_AUTH_RATE": "100000/min", "WEB_ACCESS_LOG": "0"}
     stack = _start(["make", "stack"], cwd=ROOT, env=env, log=OUT / "project-stack.log")
     memory = WorkerMemory()
     try:

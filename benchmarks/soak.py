@@ -80,7 +80,7 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     redis_port = _free_port()
     redis = _redis(redis_port)
-    env = {"PORT": str(args.port), "API_AUTH_RATE": "100000/min", "WEB_ACCESS_LOG": "/dev/null",
+    env = {"PORT": str(args.port), "API_AUTH_RATE": "100000/min", "WEB_ACCESS_LOG": "0",
            "CELERY_BROKER_URL": f"redis://127.0.0.1:{redis_port}/0",
            "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DATABASE}"}
     # A fresh database, so only this run's predictions are counted (make stack creates it).

@@ -1,4 +1,5 @@
-"""WSGI entry point, served by gunicorn (`make run`, `make stack`)."""
+"""WSGI entry point, served by granian (`make run`, `make stack`); each worker process
+imports it."""
 import os
 
 from django.core.wsgi import get_wsgi_application

@@ -23,21 +23,21 @@ def _get(url: str, headers: dict | None = None, data: bytes | None = None):
     request = urllib.request.Request(url, headers=headers or {}, data=data)
     try:
         with urllib.request.urlopen(request, timeout=15) as response:
-            return response.status, dict(response.headers), response.read().decode()
+            return response.status, response.headers, response.read().decode()
     except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read().decode()
+        return error.code, error.headers, error.read().decode()
 
 
 @pytest.fixture
 def server_without_database(tmp_path):
-    """The web app (gunicorn, as `make stack` runs it) pointed at a database port where
+    """The web app (granian, as `make stack` runs it) pointed at a database port where
     nothing listens."""
     port, dead = _free_port(), _free_port()
     env = {**os.environ, "DATABASE_URL": f"postgres://postgres@127.0.0.1:{dead}/digitrec",
            "DJANGO_ENV": "development", "MEDIA_ROOT": str(tmp_path)}
     process = subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "gunicorn"), "digitrec.wsgi", "--bind", f"127.0.0.1:{port}",
-         "--workers", "1", "--threads", "2"],
+        [str(ROOT / ".venv" / "bin" / "granian"), "--interface", "wsgi", "--port", str(port),
+         "--workers", "1", "--blocking-threads", "2", "digitrec.wsgi:application"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
