@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
@@ -45,7 +47,8 @@ def _flatten(detail) -> dict:
 
 
 def exception_handler(exc, context):
-    """DRF's handler, reshaped into the one error format; database outages become 503."""
+    """DRF's handler, reshaped into the one error format; database outages become 503 and
+    a body over Django's size limit 413."""
     if isinstance(exc, DatabaseError):
         log.error("database unavailable during an API request: %s", exc)
         return Response(
@@ -53,6 +56,13 @@ def exception_handler(exc, context):
                        "message": f"The service is briefly unavailable; retry in {RETRY_AFTER_SECONDS} seconds."}},
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+    if isinstance(exc, RequestDataTooBig):  # Django's own limit, met before DRF parses the body
+        return Response(
+            {"error": {"code": "too_large", "fields": {},
+                       "message": f"The request is too large: at most {settings.MAX_UPLOAD_BYTES / 2**20:.1f} MB "
+                                  "of image is accepted."}},
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
         )
     response = drf_exception_handler(exc, context)
     if response is None:
