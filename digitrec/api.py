@@ -57,13 +57,9 @@ def exception_handler(exc, context):
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
-    if isinstance(exc, RequestDataTooBig):  # Django's own limit, met before DRF parses the body
-        return Response(
-            {"error": {"code": "too_large", "fields": {},
-                       "message": f"The request is too large: at most {settings.MAX_UPLOAD_BYTES / 2**20:.1f} MB "
-                                  "of image is accepted."}},
-            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-        )
+    if isinstance(exc, RequestDataTooBig):  # Django's limit on a whole body, met before DRF parses it
+        exc = recognition_api.PayloadTooLarge(
+            f"The request is too large: at most {settings.DATA_UPLOAD_MAX_MEMORY_SIZE / 2**20:.1f} MB in all.")
     response = drf_exception_handler(exc, context)
     if response is None:
         return None  # an unexpected error: Django's 500 handling (logged, no traceback shown)

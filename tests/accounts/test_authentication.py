@@ -1,6 +1,5 @@
 """accounts.authentication.TokenAuthentication: DRF's token scheme, in one query."""
 import pytest
-from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.test import APIClient
@@ -8,13 +7,6 @@ from rest_framework.test import APIClient
 from accounts.authentication import TokenAuthentication
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def fresh_throttles():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def _client(key: str) -> APIClient:
@@ -40,7 +32,9 @@ def test_it_serves_the_owner_of_the_token_and_nobody_else(owner, other):
     response = _client(token.key).get("/api/v1/predictions/")
 
     assert response.status_code == 200
-    assert response.wsgi_request.user == owner
+    request = response.renderer_context["request"]
+    assert request.user == owner and request.auth.key == token.key
+    assert type(request.successful_authenticator) is TokenAuthentication  # ours, not DRF's
 
 
 def test_an_unknown_token_is_a_401_asking_for_a_token(owner):

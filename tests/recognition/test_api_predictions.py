@@ -171,10 +171,12 @@ def test_a_file_over_the_limit_is_413(owner, settings, digit_png):
 def test_a_json_body_over_the_limit_is_413_json(owner, settings, digit_png):
     """Django refuses a body over DATA_UPLOAD_MAX_MEMORY_SIZE before DRF parses it; the API
     still answers in its own format, not with Django's HTML 400 page."""
-    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 4096
-    big = base64.b64encode(digit_png[0] + b"\0" * 8192).decode()
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 2**20
+    big = base64.b64encode(digit_png[0] + b"\0" * 2**20).decode()
     response = _client(owner).post(LIST, {"image": big}, format="json")
-    assert response.status_code == 413 and _error(response)["code"] == "too_large"
+    assert response.status_code == 413
+    assert _error(response) == {"code": "too_large", "fields": {},
+                                "message": "The request is too large: at most 1.0 MB in all."}
     assert not Prediction.objects.exists()
 
 

@@ -30,7 +30,7 @@ def _get(url: str, headers: dict | None = None, data: bytes | None = None):
 
 @pytest.fixture
 def server_without_database(tmp_path):
-    """The web app (granian, as `make stack` runs it) pointed at a database port where
+    """The web app, served by granian as in `make stack`, pointed at a database port where
     nothing listens."""
     port, dead = _free_port(), _free_port()
     env = {**os.environ, "DATABASE_URL": f"postgres://postgres@127.0.0.1:{dead}/digitrec",
