@@ -3,6 +3,7 @@ in as few Celery tasks as the batch size allows with one."""
 import base64
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import redis
@@ -73,8 +74,6 @@ def test_a_large_send_goes_out_in_tasks_of_the_batch_size(redis_url, settings, q
 
 def test_sends_from_many_threads_at_once_each_reach_the_queue_exactly_once(redis_url, settings,
                                                                            queue_without_worker):
-    from concurrent.futures import ThreadPoolExecutor
-
     settings.PREDICTION_TASK_BATCH = 16
     ids = [f"id-{i}" for i in range(60)]
     with ThreadPoolExecutor(30) as pool:
