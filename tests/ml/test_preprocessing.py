@@ -249,6 +249,72 @@ def test_compositing_only_the_semi_transparent_pixels_matches_pillow():
             assert np.array_equal(got, expected.astype(np.float32))
 
 
+# --- libspng decodes plain PNGs (a canvas's export) to exactly Pillow's pixels ------------------
+
+def _pillow_pixels(png: bytes) -> np.ndarray:
+    with Image.open(io.BytesIO(png)) as image:
+        image.load()
+        return np.asarray(image)
+
+
+def _plain_pngs():
+    rng = np.random.default_rng(2)
+    noise = Image.fromarray(rng.integers(0, 256, (70, 90, 4), dtype=np.uint8), "RGBA")
+    yield from _random_canvases(20, seed=3)
+    yield encode(noise)
+    yield encode(noise, compress_level=0)
+    yield encode(noise, optimize=True)
+    yield encode(noise.convert("RGB"))
+    yield encode(noise, dpi=(144, 144))  # a pHYs chunk
+    yield encode(noise, icc_profile=b"\0" * 132)  # an iCCP chunk (its profile is not applied)
+
+
+def test_plain_pngs_are_decoded_by_libspng_to_pillows_pixels(monkeypatch):
+    from ml import preprocessing
+
+    decoded = []
+    load = preprocessing.pyspng.load
+    monkeypatch.setattr(preprocessing.pyspng, "load", lambda *args: decoded.append(load(*args)) or decoded[-1])
+    pngs = list(_plain_pngs())
+    for png in pngs:
+        opened = preprocessing.open_image(png)
+        assert opened.format == "PNG" and opened.image.mode in ("RGB", "RGBA")
+        np.testing.assert_array_equal(np.asarray(opened.image), _pillow_pixels(png))
+    assert len(decoded) == len(pngs)  # all by libspng
+
+
+def test_other_pngs_are_left_to_pillow(monkeypatch, mnist):
+    from ml import preprocessing
+
+    monkeypatch.setattr(preprocessing.pyspng, "load", lambda *args: pytest.fail("not a plain PNG"))
+    upright = place(_digit(mnist), canvas=(300, 200), at=(80, 40)).convert("RGBA")
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 CW to display
+    turned = preprocessing.open_image(encode(upright.transpose(Image.Transpose.ROTATE_90), exif=exif.tobytes()))
+    np.testing.assert_array_equal(np.asarray(turned.image), np.asarray(upright))  # EXIF orientation applied
+    rgb = Image.new("RGB", (40, 30), (10, 200, 30))
+    rgb.info["transparency"] = (10, 200, 30)
+    for png in (encode(rgb), encode(upright.convert("LA")), encode(upright.convert("P")),
+                encode(upright, pnginfo=_text_chunk())):
+        np.testing.assert_array_equal(np.asarray(preprocessing.open_image(png).image), _pillow_pixels(png))
+
+
+def _text_chunk():
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Comment", "a text chunk, which could hold EXIF")
+    return info
+
+
+def test_a_damaged_plain_png_gets_pillows_error():
+    png = encode(Image.effect_noise((120, 90), 60).convert("RGBA"))
+    pixels = png.index(b"IDAT") + 40
+    for broken in (png[:pixels], png[:pixels] + bytes([png[pixels] ^ 0xFF]) + png[pixels + 1:]):
+        with pytest.raises(ImageDecodeError, match="damaged or truncated"):
+            decode_image(broken)
+
+
 def _outcome(function, png: bytes):
     try:
         digit = function(png)

@@ -92,6 +92,20 @@ def test_the_list_is_mine_only_newest_first_and_filterable(owner, other, digit_p
     assert _client(owner).get(LIST, {"source": "draw"}).json()["count"] == 0
 
 
+def test_a_client_chooses_the_page_size_up_to_100(owner, other):
+    Prediction.objects.bulk_create(
+        [Prediction(owner=owner, image=f"predictions/{i}.png", image_bytes=1, source="api") for i in range(105)]
+        + [Prediction(owner=other, image="predictions/x.png", image_bytes=1, source="api")])
+    client = _client(owner)
+    assert len(client.get(LIST).json()["results"]) == 20
+    one = client.get(LIST, {"page_size": 1}).json()
+    assert one["count"] == 105 and len(one["results"]) == 1 and "page_size=1" in one["next"]
+    assert len(client.get(LIST, {"page_size": 1000}).json()["results"]) == 100
+    for wrong in ("0", "-3", "many"):  # not a positive whole number: the default page
+        response = client.get(LIST, {"page_size": wrong})
+        assert response.status_code == 200 and len(response.json()["results"]) == 20
+
+
 def test_feedback_and_delete(owner, digit_png):
     prediction = _done(owner, digit_png[0])
     response = _client(owner).post(f"{LIST}{prediction.pk}/feedback/", {"label": "3"}, format="json")
