@@ -279,6 +279,7 @@ def test_plain_pngs_are_decoded_by_libspng_to_pillows_pixels(monkeypatch):
     for png in pngs:
         opened = preprocessing.open_image(png)
         assert opened.format == "PNG" and opened.image.mode in ("RGB", "RGBA")
+        assert type(opened.image) is Image.Image  # libspng's pixels, not Pillow's PNG file
         np.testing.assert_array_equal(np.asarray(opened.image), _pillow_pixels(png))
     assert len(decoded) == len(pngs)  # all by libspng
 
