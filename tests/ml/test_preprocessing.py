@@ -310,10 +310,28 @@ def _text_chunk():
 
 def test_a_damaged_plain_png_gets_pillows_error():
     png = encode(Image.effect_noise((120, 90), 60).convert("RGBA"))
-    pixels = png.index(b"IDAT") + 40
-    for broken in (png[:pixels], png[:pixels] + bytes([png[pixels] ^ 0xFF]) + png[pixels + 1:]):
+    # Stored (uncompressed): a flipped pixel still inflates, and only checksums catch it.
+    stored = encode(Image.effect_noise((120, 90), 60).convert("RGBA"), compress_level=0)
+    pixels, flip = png.index(b"IDAT") + 40, stored.index(b"IDAT") + 400
+    for broken in (png[:pixels], png[:pixels] + bytes([png[pixels] ^ 0xFF]) + png[pixels + 1:],
+                   stored[:flip] + bytes([stored[flip] ^ 0x01]) + stored[flip + 1:]):
         with pytest.raises(ImageDecodeError, match="damaged or truncated"):
             decode_image(broken)
+
+
+def test_a_chunk_after_the_pixels_is_left_to_pillow(monkeypatch):
+    from ml import preprocessing
+
+    png = encode(Image.effect_noise((40, 30), 60).convert("RGBA"))
+    end = png.index(b"IEND") - 4
+    after = png[:end] + _chunk(b"pHYs", b"\0\0\0\1") + png[end:]  # Pillow reads it, and finds it short
+    monkeypatch.setattr(preprocessing.pyspng, "load", lambda *args: pytest.fail("not a plain PNG"))
+    with pytest.raises(ImageDecodeError, match="damaged or truncated"):
+        decode_image(after)
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
 def _outcome(function, png: bytes):
