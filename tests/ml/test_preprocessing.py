@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from ml.preprocessing import ImageDecodeError, NoDigitFound, check_image, decode_image, to_model_input
+from ml.decoding import ImageDecodeError, check_image, decode_image
+from ml.ink import NoDigitFound
+from ml.preprocessing import to_model_input
 from tests.images import assert_mnist_shaped, drawn_canvas, encode, ink_crop, place, similarity
 
 SEVEN = [[(70, 60), (200, 60), (120, 230)]]
@@ -221,22 +223,22 @@ def _random_canvases(count: int, seed: int = 0):
 
 
 def test_the_fast_path_for_bare_canvases_matches_the_full_computation(monkeypatch):
-    from ml import preprocessing
+    from ml import ink
 
     canvases = list(_random_canvases(150))
-    window = preprocessing._find_ink_in_window
+    window = ink._find_ink_in_window
     taken = []
-    monkeypatch.setattr(preprocessing, "_find_ink_in_window", lambda *args: taken.append(window(*args)) or taken[-1])
+    monkeypatch.setattr(ink, "_find_ink_in_window", lambda *args: taken.append(window(*args)) or taken[-1])
     fast = [_outcome(to_model_input, png) for png in canvases]
-    assert sum(ink is not None for ink in taken) > 100  # the fast path answered most of them
-    monkeypatch.setattr(preprocessing, "_find_ink_in_window", lambda *args: None)  # always the full path
+    assert sum(found is not None for found in taken) > 100  # the fast path answered most of them
+    monkeypatch.setattr(ink, "_find_ink_in_window", lambda *args: None)  # always the full path
     full = [_outcome(to_model_input, png) for png in canvases]
     assert fast == full
     assert sum(isinstance(o, tuple) for o in fast) > 100  # mostly real digits, not all "no digit"
 
 
 def test_compositing_only_the_semi_transparent_pixels_matches_pillow():
-    from ml.preprocessing import _composite_gray
+    from ml.decoding import _composite_gray
 
     rng = np.random.default_rng(1)
     for _ in range(50):
@@ -270,14 +272,14 @@ def _plain_pngs():
 
 
 def test_plain_pngs_are_decoded_by_libspng_to_pillows_pixels(monkeypatch):
-    from ml import preprocessing
+    from ml import decoding
 
     decoded = []
-    load = preprocessing.pyspng.load
-    monkeypatch.setattr(preprocessing.pyspng, "load", lambda *args: decoded.append(load(*args)) or decoded[-1])
+    load = decoding.pyspng.load
+    monkeypatch.setattr(decoding.pyspng, "load", lambda *args: decoded.append(load(*args)) or decoded[-1])
     pngs = list(_plain_pngs())
     for png in pngs:
-        opened = preprocessing.open_image(png)
+        opened = decoding.open_image(png)
         assert opened.format == "PNG" and opened.image.mode in ("RGB", "RGBA")
         assert type(opened.image) is Image.Image  # libspng's pixels, not Pillow's PNG file
         np.testing.assert_array_equal(np.asarray(opened.image), _pillow_pixels(png))
@@ -285,19 +287,19 @@ def test_plain_pngs_are_decoded_by_libspng_to_pillows_pixels(monkeypatch):
 
 
 def test_other_pngs_are_left_to_pillow(monkeypatch, mnist):
-    from ml import preprocessing
+    from ml import decoding
 
-    monkeypatch.setattr(preprocessing.pyspng, "load", lambda *args: pytest.fail("not a plain PNG"))
+    monkeypatch.setattr(decoding.pyspng, "load", lambda *args: pytest.fail("not a plain PNG"))
     upright = place(_digit(mnist), canvas=(300, 200), at=(80, 40)).convert("RGBA")
     exif = Image.Exif()
     exif[0x0112] = 6  # rotate 90 CW to display
-    turned = preprocessing.open_image(encode(upright.transpose(Image.Transpose.ROTATE_90), exif=exif.tobytes()))
+    turned = decoding.open_image(encode(upright.transpose(Image.Transpose.ROTATE_90), exif=exif.tobytes()))
     np.testing.assert_array_equal(np.asarray(turned.image), np.asarray(upright))  # EXIF orientation applied
     rgb = Image.new("RGB", (40, 30), (10, 200, 30))
     rgb.info["transparency"] = (10, 200, 30)
     for png in (encode(rgb), encode(upright.convert("LA")), encode(upright.convert("P")),
                 encode(upright, pnginfo=_text_chunk())):
-        np.testing.assert_array_equal(np.asarray(preprocessing.open_image(png).image), _pillow_pixels(png))
+        np.testing.assert_array_equal(np.asarray(decoding.open_image(png).image), _pillow_pixels(png))
 
 
 def _text_chunk():
@@ -320,12 +322,12 @@ def test_a_damaged_plain_png_gets_pillows_error():
 
 
 def test_a_chunk_after_the_pixels_is_left_to_pillow(monkeypatch):
-    from ml import preprocessing
+    from ml import decoding
 
     png = encode(Image.effect_noise((40, 30), 60).convert("RGBA"))
     end = png.index(b"IEND") - 4
     after = png[:end] + _chunk(b"pHYs", b"\0\0\0\1") + png[end:]  # Pillow reads it, and finds it short
-    monkeypatch.setattr(preprocessing.pyspng, "load", lambda *args: pytest.fail("not a plain PNG"))
+    monkeypatch.setattr(decoding.pyspng, "load", lambda *args: pytest.fail("not a plain PNG"))
     with pytest.raises(ImageDecodeError, match="damaged or truncated"):
         decode_image(after)
 
