@@ -8,14 +8,11 @@ transparent background is laid on the colour that contrasts with its strokes.
 from __future__ import annotations
 
 import io
-import struct
 import warnings
-import zlib
 from contextlib import contextmanager
 from typing import NamedTuple
 
 import numpy as np
-import pyspng
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 ALLOWED_FORMATS = {"PNG", "JPEG", "MPO", "GIF", "BMP", "WEBP"}
@@ -52,9 +49,6 @@ def open_image(data: bytes) -> OpenedImage:
     with _refusing_unreadable():
         image = _open(data)
         width, height = image.size  # as stored: a JPEG's draft below shrinks it
-        plain = _decode_plain_png(data, image)
-        if plain is not None:
-            return OpenedImage(plain, "PNG", (height, width))
         if image.format == "JPEG":
             # Lets libjpeg decode a big photo at 1/2, 1/4 or 1/8 scale directly.
             image.draft("RGB", (WORK_MAX_SIDE, WORK_MAX_SIDE))
@@ -69,67 +63,16 @@ def open_image(data: bytes) -> OpenedImage:
         return OpenedImage(image, image_format, original)
 
 
-# Chunks that leave a PNG's pixels as stored (Pillow and libspng apply no gamma or colour
-# profile) and that Pillow reads before the pixels: a browser's canvas export has no others.
-_PLAIN_PNG_HEAD = {b"IHDR", b"sRGB", b"gAMA", b"cHRM", b"iCCP", b"pHYs"}
-
-
-def _decode_plain_png(data: bytes, image: Image.Image) -> Image.Image | None:
-    """The pixels of a plain 8-bit RGB or RGBA PNG (what a canvas exports: no EXIF, no
-    text, no transparent colour, one frame), decoded by libspng in about half Pillow's
-    time; None for any other image, or if libspng refuses it (then Pillow decodes it, and
-    says what is wrong). The tests check that the pixels are Pillow's.
-
-    libspng checks neither the chunks' checksums nor the compressed stream's, and skips
-    chunks after the pixels, where Pillow refuses what is damaged; so the checksums are
-    checked here, and a file with any chunk after the pixels goes to Pillow. What still
-    differs: a stream damaged before its chunks' checksums were computed (a faulty or
-    malicious encoder), which Pillow refuses and libspng reads as whatever it inflates to.
-    """
-    if image.format != "PNG" or image.mode not in ("RGB", "RGBA") or data[24] != 8:  # (byte 24: bit depth)
-        return None
-    if not _is_plain_png(data):
-        return None
-    try:
-        pixels = pyspng.load(data, image.mode)
-    except Exception:  # noqa: BLE001 - anything libspng refuses goes to Pillow
-        return None
-    if pixels.shape[:2] != (image.height, image.width):
-        return None
-    return Image.fromarray(pixels)  # (H, W, 3 or 4) uint8: RGB or RGBA
-
-
-def _is_plain_png(data: bytes) -> bool:
-    """Whether the chunks are plain ones, in order (_PLAIN_PNG_HEAD, one run of IDAT, IEND),
-    each whole and with a correct checksum. (A chunk is a 4-byte length, a 4-byte type, the
-    data and a CRC-32 of the type and data.)"""
-    view, position, pixels = memoryview(data), len(PNG_SIGNATURE), False
-    while position + 12 <= len(data):
-        length, kind = struct.unpack_from(">I4s", data, position)
-        stop = position + 8 + length  # where its checksum starts
-        if stop + 4 > len(data) or zlib.crc32(view[position + 4 : stop]) != struct.unpack_from(">I", data, stop)[0]:
-            return False
-        if kind == b"IEND":
-            return pixels
-        if kind == b"IDAT":
-            pixels = True
-        elif pixels or kind not in _PLAIN_PNG_HEAD:
-            return False
-        position = stop + 4
-    return False
-
-
 def check_image(data: bytes) -> str:
     """Check that ``data`` is a whole image of a supported format and size, as cheaply as
     the format allows; return the format ("PNG", "JPEG", ...). For accepting uploads.
 
     A PNG (what the draw page sends) is checked without decoding its pixels: every chunk
     is read through to the end and its checksum verified, which catches a truncated or
-    damaged file for about a fortieth of the cost of decoding it. Only a file crafted with
-    valid checksums around a broken compressed stream gets past; it fails when it is
-    recognised, with the same message, unless it is a plain PNG that libspng can still
-    read rows from (see _decode_plain_png). Other formats have no such checksums and are
-    decoded in full, as open_image does.
+    damaged file far more cheaply than decoding it. Only a file crafted with valid
+    checksums around a broken compressed stream gets past; it fails when it is recognised,
+    with the same message. Other formats have no such checksums and are decoded in full,
+    as open_image does.
     """
     if not data.startswith(PNG_SIGNATURE):
         return open_image(data).format

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from ml.decoding import ImageDecodeError, check_image, decode_image
+from ml.decoding import ImageDecodeError, check_image, decode_image, open_image
 from ml.ink import NoDigitFound
 from ml.preprocessing import to_model_input
 from tests.images import assert_mnist_shaped, drawn_canvas, encode, ink_crop, place, similarity
@@ -251,66 +251,17 @@ def test_compositing_only_the_semi_transparent_pixels_matches_pillow():
             assert np.array_equal(got, expected.astype(np.float32))
 
 
-# --- libspng decodes plain PNGs (a canvas's export) to exactly Pillow's pixels ------------------
+# --- PNGs: EXIF after the pixels, and damage Pillow refuses ------------------------------------
 
-def _pillow_pixels(png: bytes) -> np.ndarray:
-    with Image.open(io.BytesIO(png)) as image:
-        image.load()
-        return np.asarray(image)
-
-
-def _plain_pngs():
-    rng = np.random.default_rng(2)
-    noise = Image.fromarray(rng.integers(0, 256, (70, 90, 4), dtype=np.uint8), "RGBA")
-    yield from _random_canvases(20, seed=3)
-    yield encode(noise)
-    yield encode(noise, compress_level=0)
-    yield encode(noise, optimize=True)
-    yield encode(noise.convert("RGB"))
-    yield encode(noise, dpi=(144, 144))  # a pHYs chunk
-    yield encode(noise, icc_profile=b"\0" * 132)  # an iCCP chunk (its profile is not applied)
-
-
-def test_plain_pngs_are_decoded_by_libspng_to_pillows_pixels(monkeypatch):
-    from ml import decoding
-
-    decoded = []
-    load = decoding.pyspng.load
-    monkeypatch.setattr(decoding.pyspng, "load", lambda *args: decoded.append(load(*args)) or decoded[-1])
-    pngs = list(_plain_pngs())
-    for png in pngs:
-        opened = decoding.open_image(png)
-        assert opened.format == "PNG" and opened.image.mode in ("RGB", "RGBA")
-        assert type(opened.image) is Image.Image  # libspng's pixels, not Pillow's PNG file
-        np.testing.assert_array_equal(np.asarray(opened.image), _pillow_pixels(png))
-    assert len(decoded) == len(pngs)  # all by libspng
-
-
-def test_other_pngs_are_left_to_pillow(monkeypatch, mnist):
-    from ml import decoding
-
-    monkeypatch.setattr(decoding.pyspng, "load", lambda *args: pytest.fail("not a plain PNG"))
+def test_it_applies_the_exif_orientation_of_a_png(mnist):
     upright = place(_digit(mnist), canvas=(300, 200), at=(80, 40)).convert("RGBA")
     exif = Image.Exif()
-    exif[0x0112] = 6  # rotate 90 CW to display
-    turned = decoding.open_image(encode(upright.transpose(Image.Transpose.ROTATE_90), exif=exif.tobytes()))
-    np.testing.assert_array_equal(np.asarray(turned.image), np.asarray(upright))  # EXIF orientation applied
-    rgb = Image.new("RGB", (40, 30), (10, 200, 30))
-    rgb.info["transparency"] = (10, 200, 30)
-    for png in (encode(rgb), encode(upright.convert("LA")), encode(upright.convert("P")),
-                encode(upright, pnginfo=_text_chunk())):
-        np.testing.assert_array_equal(np.asarray(decoding.open_image(png).image), _pillow_pixels(png))
+    exif[0x0112] = 6  # rotate 90 CW to display; a PNG stores it after the pixels
+    turned = open_image(encode(upright.transpose(Image.Transpose.ROTATE_90), exif=exif.tobytes()))
+    np.testing.assert_array_equal(np.asarray(turned.image), np.asarray(upright))
 
 
-def _text_chunk():
-    from PIL import PngImagePlugin
-
-    info = PngImagePlugin.PngInfo()
-    info.add_text("Comment", "a text chunk, which could hold EXIF")
-    return info
-
-
-def test_a_damaged_plain_png_gets_pillows_error():
+def test_it_refuses_a_damaged_or_truncated_png():
     png = encode(Image.effect_noise((120, 90), 60).convert("RGBA"))
     # Stored (uncompressed): a flipped pixel still inflates, and only checksums catch it.
     stored = encode(Image.effect_noise((120, 90), 60).convert("RGBA"), compress_level=0)
@@ -321,13 +272,10 @@ def test_a_damaged_plain_png_gets_pillows_error():
             decode_image(broken)
 
 
-def test_a_chunk_after_the_pixels_is_left_to_pillow(monkeypatch):
-    from ml import decoding
-
+def test_it_refuses_a_damaged_chunk_after_the_pixels():
     png = encode(Image.effect_noise((40, 30), 60).convert("RGBA"))
     end = png.index(b"IEND") - 4
     after = png[:end] + _chunk(b"pHYs", b"\0\0\0\1") + png[end:]  # Pillow reads it, and finds it short
-    monkeypatch.setattr(decoding.pyspng, "load", lambda *args: pytest.fail("not a plain PNG"))
     with pytest.raises(ImageDecodeError, match="damaged or truncated"):
         decode_image(after)
 
