@@ -15,7 +15,8 @@ def _random_canvases(count: int, seed: int = 0):
     for _ in range(count):
         size = tuple(int(v) for v in rng.integers(120, 700, 2))
         sheet = [(0, 0, 0, 0), (255, 255, 255, 255), (0, 0, 0, 255)][rng.integers(3)]
-        colour = (255, 255, 255, 255) if sheet == (0, 0, 0, 255) else tuple(int(v) for v in rng.integers(0, 90, 3)) + (255,)
+        colour = ((255, 255, 255, 255) if sheet == (0, 0, 0, 255)
+                  else tuple(int(v) for v in rng.integers(0, 90, 3)) + (255,))
         scale = 4 if rng.random() < 0.5 else 1  # drawn large and reduced: soft, semi-transparent edges
         image = Image.new("RGBA", (size[0] * scale, size[1] * scale), sheet)
         draw = ImageDraw.Draw(image)
