@@ -14,9 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ml import preprocessing
 from ml.artifact import METADATA_FILE, MODEL_FILE, ArtifactError, load_metadata
+from ml.decoding import ImageDecodeError
+from ml.ink import NoDigitFound
 from ml.microbatch import MicroBatcher
+from ml.preprocessing import Digit, to_model_input
+from ml.segmentation import segment_digits
 
 # TensorFlow reads this once, when first imported (configure_threads may be first): warnings
 # and errors only, not its INFO lines about oneDNN and CPU features on every worker start.
@@ -142,14 +145,14 @@ class Engine:
         """
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
-        prepared: list[list[preprocessing.Digit] | Exception] = []
+        prepared: list[list[Digit] | Exception] = []
         for image in images:
             try:
                 if mode == "digit":
-                    prepared.append([preprocessing.to_model_input(image)])
+                    prepared.append([to_model_input(image)])
                 else:
-                    prepared.append(preprocessing.segment_digits(image, scorer=self._confidence))
-            except (preprocessing.ImageDecodeError, preprocessing.NoDigitFound) as exc:
+                    prepared.append(segment_digits(image, scorer=self._confidence))
+            except (ImageDecodeError, NoDigitFound) as exc:
                 prepared.append(exc)
         flat = [d.pixels for item in prepared if not isinstance(item, Exception) for d in item]
         probs = self.probabilities(np.stack(flat)) if flat else np.zeros((0, 10), np.float32)

@@ -17,8 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ml import data, preprocessing, synthetic
+from ml import data, synthetic
 from ml.artifact import METADATA_FILE, MODEL_FILE, sha256_of
+from ml.decoding import ImageDecodeError
+from ml.ink import NoDigitFound
+from ml.preprocessing import to_model_input
 from ml.report import classification_report, plot_confusion_matrix, plot_training_curves
 
 VALIDATION_SIZE = 2000
@@ -48,8 +51,8 @@ def _realistic_chunk(x: np.ndarray, seed: int) -> np.ndarray:
     for i, digit in enumerate(x):
         image, _ = synthetic.render_single(digit, rng, max_canvas=256)
         try:
-            out[i] = preprocessing.to_model_input(image).pixels
-        except (preprocessing.NoDigitFound, preprocessing.ImageDecodeError):
+            out[i] = to_model_input(image).pixels
+        except (NoDigitFound, ImageDecodeError):
             out[i] = digit
     return out
 

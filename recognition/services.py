@@ -23,8 +23,9 @@ from django.db.models import Case, F, Q, QuerySet, When
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from ml import preprocessing
 from ml.artifact import ArtifactError, load_metadata
+from ml.decoding import ImageDecodeError, check_image
+from ml.ink import NoDigitFound
 from recognition import dispatch, notify, selectors
 from recognition.models import ModelVersion, Prediction
 
@@ -53,8 +54,8 @@ def validate_image(data: bytes) -> str:
     if len(data) > settings.MAX_UPLOAD_BYTES:
         raise ImageTooLarge(too_large_message(len(data)), code="too_large")
     try:
-        image_format = preprocessing.check_image(data)
-    except preprocessing.ImageDecodeError as exc:
+        image_format = check_image(data)
+    except ImageDecodeError as exc:
         raise ValidationError(str(exc), code="not_an_image") from exc
     return EXTENSIONS[image_format]
 
@@ -168,10 +169,10 @@ def _outcome_fields(result, model_version: str, started_at) -> dict:
     """The fields that finish a prediction with this result (a Recognition or the
     exception that explains why there is none)."""
     fields = {"started_at": started_at, "finished_at": timezone.now(), "model_version": model_version}
-    if isinstance(result, preprocessing.NoDigitFound):
+    if isinstance(result, NoDigitFound):
         fields.update(status=Prediction.Status.FAILED, error_code=Prediction.ErrorCode.NO_DIGIT,
                       error=NO_DIGIT_MESSAGE)
-    elif isinstance(result, preprocessing.ImageDecodeError):
+    elif isinstance(result, ImageDecodeError):
         fields.update(status=Prediction.Status.FAILED, error_code=Prediction.ErrorCode.UNREADABLE,
                       error=str(result))
     elif isinstance(result, Exception):

@@ -8,8 +8,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from ml.preprocessing import (ALLOWED_FORMATS, ImageDecodeError, NoDigitFound, check_image, segment_digits,
-                              to_model_input)
+from ml.decoding import ALLOWED_FORMATS, ImageDecodeError, check_image
+from ml.ink import NoDigitFound
+from ml.preprocessing import to_model_input
+from ml.segmentation import segment_digits
 
 EXAMPLES = 300
 

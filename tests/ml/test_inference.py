@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 
 from ml.artifact import ArtifactError, load_metadata
+from ml.decoding import ImageDecodeError
 from ml.inference import Engine, Recognition, get_engine
-from ml.preprocessing import ImageDecodeError, NoDigitFound
+from ml.ink import NoDigitFound
 from PIL import Image
 from tests.images import encode, line_of, place
 

@@ -2,7 +2,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from ml.preprocessing import NoDigitFound, segment_digits, to_model_input
+from ml.ink import NoDigitFound
+from ml.preprocessing import to_model_input
+from ml.segmentation import segment_digits
 from tests.images import assert_mnist_shaped, encode, line_of, similarity
 
 
