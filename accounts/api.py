@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from django.contrib.auth import authenticate
+from django.utils.decorators import method_decorator
+from django.views.decorators.cache import never_cache
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import AuthenticationFailed, ValidationError
@@ -12,7 +14,7 @@ from rest_framework.views import APIView
 
 from accounts import services
 from accounts.authentication import TokenAuthentication
-from accounts.forms import RegisterForm
+from accounts.forms import EMAIL_MAX_LENGTH, PASSWORD_MAX_LENGTH, USERNAME_MAX_LENGTH, RegisterForm
 
 
 class AuthThrottle(AnonRateThrottle):
@@ -24,17 +26,18 @@ class AuthThrottle(AnonRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
 
-class RegisterSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
-    password = serializers.CharField(write_only=True, style={"input_type": "password"})
-    email = serializers.EmailField(required=False, allow_blank=True, default="")
-
-
 class CredentialsSerializer(serializers.Serializer):
-    username = serializers.CharField()
-    password = serializers.CharField(write_only=True, style={"input_type": "password"})
+    username = serializers.CharField(max_length=USERNAME_MAX_LENGTH)
+    password = serializers.CharField(max_length=PASSWORD_MAX_LENGTH, write_only=True,
+                                     style={"input_type": "password"})
 
 
+class RegisterSerializer(CredentialsSerializer):
+    email = serializers.EmailField(max_length=EMAIL_MAX_LENGTH, required=False, allow_blank=True,
+                                   default="")
+
+
+@method_decorator(never_cache, name="dispatch")  # the answer holds the token
 class Register(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
@@ -62,6 +65,7 @@ class Register(APIView):
                         status=status.HTTP_201_CREATED)
 
 
+@method_decorator(never_cache, name="dispatch")
 class ObtainToken(APIView):
     # Token (not session) so that a failure is a 401 with "WWW-Authenticate: Token".
     authentication_classes = [TokenAuthentication]

@@ -1,15 +1,17 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.db import IntegrityError
 from django.http import JsonResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from accounts.forms import RegisterForm
+from accounts.forms import PasswordChangeForm, RegisterForm, SetPasswordForm
 from accounts.services import token_get_or_create, token_rotate, user_create
 
 
@@ -65,6 +67,7 @@ def locked_out(
     return render(request, "accounts/login.html", context, status=429)
 
 
+@never_cache  # the page shows the token
 @login_required
 def profile(request: HttpRequest) -> HttpResponse:
     token = token_get_or_create(user=request.user)
@@ -77,3 +80,25 @@ def rotate_token(request: HttpRequest) -> HttpResponse:
     token_rotate(user=request.user)
     messages.success(request, "Your API token was replaced. The old token no longer works.")
     return redirect("accounts:profile")
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Django's, and the API token is replaced: whoever had the old password may have it."""
+
+    form_class = PasswordChangeForm
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        token_rotate(user=form.user)
+        return response
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Django's, and the API token is replaced, as on a password change."""
+
+    form_class = SetPasswordForm
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        token_rotate(user=form.user)
+        return response
