@@ -9,21 +9,12 @@ from rest_framework import serializers, status
 from rest_framework.exceptions import AuthenticationFailed, ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from accounts import services
 from accounts.authentication import TokenAuthentication
 from accounts.forms import EMAIL_MAX_LENGTH, PASSWORD_MAX_LENGTH, USERNAME_MAX_LENGTH, RegisterForm
-
-
-class AuthThrottle(AnonRateThrottle):
-    """Sign-ups and token requests per client IP, whoever is signed in."""
-
-    scope = "auth"
-
-    def get_cache_key(self, request, view):
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+from digitrec.throttling import AuthThrottle
 
 
 class CredentialsSerializer(serializers.Serializer):

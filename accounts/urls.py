@@ -3,6 +3,7 @@ from django.urls import path, reverse_lazy
 
 from accounts import views
 from accounts.forms import LoginForm
+from digitrec.throttling import AuthThrottle, throttle_posts
 
 app_name = "accounts"
 
@@ -36,12 +37,12 @@ urlpatterns = [
     ),
     path(
         "password/reset/",
-        auth_views.PasswordResetView.as_view(
+        throttle_posts(AuthThrottle)(auth_views.PasswordResetView.as_view(
             template_name="accounts/password_reset.html",
             email_template_name="accounts/password_reset_email.txt",
             subject_template_name="accounts/password_reset_subject.txt",
             success_url=reverse_lazy("accounts:password_reset_done"),
-        ),
+        )),
         name="password_reset",
     ),
     path(

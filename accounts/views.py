@@ -3,7 +3,6 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import AuthenticationForm
 from django.db import IntegrityError
 from django.http import JsonResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -11,8 +10,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from accounts.forms import PasswordChangeForm, RegisterForm, SetPasswordForm
+from accounts.forms import LoginForm, PasswordChangeForm, RegisterForm, SetPasswordForm
 from accounts.services import token_get_or_create, token_rotate, user_create
+from digitrec.throttling import AuthThrottle, throttle_posts
 
 
 def _safe_next(request: HttpRequest) -> str:
@@ -25,6 +25,7 @@ def _safe_next(request: HttpRequest) -> str:
     return ""
 
 
+@throttle_posts(AuthThrottle)
 def register(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("home")
@@ -60,7 +61,7 @@ def locked_out(
         return JsonResponse({"error": {"code": "locked_out", "message": message, "fields": {}}},
                             status=429, headers={"Retry-After": str(minutes * 60)})
     context = {
-        "form": AuthenticationForm(request),
+        "form": LoginForm(request),
         "locked_out_minutes": minutes,
         "next": _safe_next(request),
     }

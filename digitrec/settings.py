@@ -10,7 +10,7 @@ import dj_database_url
 from django.contrib.messages import constants as message_constants
 from django.core.exceptions import ImproperlyConfigured
 
-from digitrec.env import env_bool, env_int, env_list, env_str
+from digitrec.env import env_bool, env_int, env_list, env_networks, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Files the app writes (SQLite database, uploads, collected static files); not in git.
@@ -149,6 +149,12 @@ AXES_RESET_ON_SUCCESS = True
 # Keep the lock at the advertised 15 minutes even if the user keeps trying.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
+AXES_CLIENT_IP_CALLABLE = "digitrec.client_ip.client_ip"
+
+# Proxies (addresses or networks) whose X-Forwarded-For is believed: behind them, the client
+# IP of throttles and lockouts is the nearest untrusted address in that header. Empty: the
+# connection's address, and the header is ignored (anyone can write it).
+TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
 
 MESSAGE_TAGS = {message_constants.ERROR: "danger"}  # Bootstrap's name for the alert
 
@@ -211,11 +217,13 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 20,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "digitrec.api.exception_handler",
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["digitrec.throttling.UserThrottle"],
     "DEFAULT_THROTTLE_RATES": {
-        # Per signed-in user on every endpoint, and per client IP on register / token.
+        # Per signed-in user on every endpoint; per client IP on sign-up, token and password
+        # reset (API and pages together), and on anonymous recognition (digitrec.throttling).
         "user": env_str("API_USER_RATE", "3000/min"),
         "auth": env_str("API_AUTH_RATE", "20/min"),
+        "recognize": env_str("RECOGNIZE_RATE", "30/min"),
     },
 }
 SPECTACULAR_SETTINGS = {
@@ -331,3 +339,23 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 # One queue per deployment (tests use their own, so they never steal a running stack's tasks).
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "digitrec")
+
+# Throttle counters live in a cache that every web process shares, so a limit holds across
+# processes and machines: Redis (CACHE_URL, by default the broker's Redis), else this
+# process's memory, which is enough for the embedded mode's one process. Login lockouts are
+# django-axes' rows in the database, shared either way.
+CACHE_URL = env_str("CACHE_URL", "") or (
+    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else ""
+)
+if CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "digitrec.cache.FailOpenRedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "digitrec",
+            # A request must not hang on a dead Redis (redis-py's pool options).
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

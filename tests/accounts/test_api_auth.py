@@ -61,7 +61,7 @@ def test_repeated_failures_lock_the_account_out(owner, password):
 def test_sign_ups_are_throttled_per_ip(settings):
     from rest_framework.settings import api_settings
 
-    from accounts.api import AuthThrottle
+    from digitrec.throttling import AuthThrottle
 
     rates = {**api_settings.DEFAULT_THROTTLE_RATES, "auth": "3/min"}
     AuthThrottle.THROTTLE_RATES = rates

@@ -11,7 +11,8 @@ from django.core.exceptions import ImproperlyConfigured
 from digitrec.env import env_bool, env_int, env_list, env_str
 
 # Variables the settings read: cleared so the host's environment cannot leak into a run.
-SETTINGS_VARIABLES = ("DJANGO_", "DATABASE_URL", "CELERY_", "EMAIL_", "ML_MODEL_DIR", "MEDIA_ROOT")
+SETTINGS_VARIABLES = ("DJANGO_", "DATABASE_URL", "CELERY_", "EMAIL_", "ML_MODEL_DIR", "MEDIA_ROOT",
+                      "CACHE_URL", "TRUSTED_PROXIES")
 
 
 def _settings_under(env: dict, *names: str) -> subprocess.CompletedProcess:
@@ -180,3 +181,10 @@ def test_it_sends_mail_over_smtp_once_a_host_is_set():
         "EMAIL_PORT": 465,
         "EMAIL_USE_TLS": False,
     }
+
+
+def test_it_names_the_variable_holding_a_bad_trusted_proxy():
+    result = _settings_under({"TRUSTED_PROXIES": "10.0.0.0/8, proxy.local"}, "TRUSTED_PROXIES")
+
+    assert result.returncode != 0
+    assert "TRUSTED_PROXIES: 'proxy.local' is not an IP address or network" in result.stderr
