@@ -249,16 +249,29 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "DigitRec <noreply@localhost>
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 CONTACT_EMAIL = env_str("CONTACT_EMAIL", "support@localhost")
 EMAIL_HOST = env_str("EMAIL_HOST", "")
-if EMAIL_HOST:
-    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
-    EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
-    EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
-    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
-    EMAIL_TIMEOUT = 10  # seconds; a stuck mail server must not hang a password reset
-else:
-    # Password-reset mails are printed on the console of the web process.
-    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+# smtp (EMAIL_HOST), console (the web process's output) or file (var/mail/). Production never
+# falls back to the console, where anyone reading the log could use a reset link: it needs
+# EMAIL_HOST or an explicit choice, and its console shows no mail bodies.
+_email_backend = env_str("EMAIL_BACKEND", "", choices=("", "smtp", "console", "file"))
+if not _email_backend and PRODUCTION and not EMAIL_HOST:
+    raise ImproperlyConfigured(
+        "Password-reset mails need a way out when DJANGO_ENV=production: set EMAIL_HOST (SMTP), "
+        "or EMAIL_BACKEND=file (mails saved in var/mail/) or EMAIL_BACKEND=console (bodies "
+        "not shown)."
+    )
+_email_backend = _email_backend or ("smtp" if EMAIL_HOST else "console")
+EMAIL_BACKEND = {
+    "smtp": "django.core.mail.backends.smtp.EmailBackend",
+    "console": "digitrec.mail.EnvelopeConsoleBackend" if PRODUCTION
+    else "django.core.mail.backends.console.EmailBackend",
+    "file": "django.core.mail.backends.filebased.EmailBackend",
+}[_email_backend]
+EMAIL_FILE_PATH = VAR_DIR / "mail"
+EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+EMAIL_TIMEOUT = 10  # seconds; a stuck mail server must not hang a password reset
 
 # Secure cookies, HSTS (with preload) and the HTTPS redirect default on in production, so
 # `check --deploy` is clean. `make stack` turns the redirect off (DJANGO_SECURE_SSL_REDIRECT=0)
