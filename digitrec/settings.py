@@ -8,6 +8,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.contrib.messages import constants as message_constants
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from digitrec.env import env_bool, env_int, env_list, env_networks, env_str
@@ -66,6 +67,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     # Last, as django-axes requires, so it sees the outcome of every login attempt.
     "axes.middleware.AxesMiddleware",
 ]
@@ -288,6 +290,21 @@ SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", PRODUCTION)
 # plain HTTP and is redirected.
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", PRODUCTION)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
+# Scripts only from this site's files, never inline (the API docs page too: drf-spectacular's
+# split view serves its start-up script as a file), so markup slipped into a page cannot run.
+# Inline styles stay allowed: style attributes draw the probability bars.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, "'unsafe-inline'"],
+        "img-src": [SELF, "data:", "blob:"],  # Bootstrap's icons; upload previews
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 if env_bool("DJANGO_TRUST_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
