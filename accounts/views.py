@@ -83,23 +83,19 @@ def rotate_token(request: HttpRequest) -> HttpResponse:
     return redirect("accounts:profile")
 
 
-class PasswordChangeView(auth_views.PasswordChangeView):
-    """Django's, and the API token is replaced: whoever had the old password may have it."""
+class _TokenRotatingMixin:
+    """Once the password is set, the API token is replaced: whoever had the old password
+    may have it."""
 
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        token_rotate(user=form.user)
+        return response
+
+
+class PasswordChangeView(_TokenRotatingMixin, auth_views.PasswordChangeView):
     form_class = PasswordChangeForm
 
-    def form_valid(self, form):
-        response = super().form_valid(form)
-        token_rotate(user=form.user)
-        return response
 
-
-class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
-    """Django's, and the API token is replaced, as on a password change."""
-
+class PasswordResetConfirmView(_TokenRotatingMixin, auth_views.PasswordResetConfirmView):
     form_class = SetPasswordForm
-
-    def form_valid(self, form):
-        response = super().form_valid(form)
-        token_rotate(user=form.user)
-        return response
