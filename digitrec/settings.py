@@ -7,8 +7,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
-from django.contrib.messages import constants as message_constants
 from csp.constants import NONE, SELF
+from django.contrib.messages import constants as message_constants
 from django.core.exceptions import ImproperlyConfigured
 
 from digitrec.env import env_bool, env_int, env_list, env_networks, env_str
