@@ -49,6 +49,8 @@ stack: export DJANGO_ENV := production
 stack: export DJANGO_SECURE_SSL_REDIRECT ?= 0
 stack: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/digitrec
 stack: export CELERY_BROKER_URL ?= redis://127.0.0.1:6379/0
+# Production needs an explicit way out for mail: SMTP with EMAIL_HOST, else files in var/mail/.
+stack: export EMAIL_BACKEND ?= $(if $(EMAIL_HOST),smtp,file)
 stack: export PORT := $(PORT)
 stack: export HOST := $(HOST)
 stack: $(VENV)/.installed

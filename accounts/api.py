@@ -2,39 +2,33 @@
 from __future__ import annotations
 
 from django.contrib.auth import authenticate
+from django.utils.decorators import method_decorator
+from django.views.decorators.cache import never_cache
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import AuthenticationFailed, ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from accounts import services
 from accounts.authentication import TokenAuthentication
-from accounts.forms import RegisterForm
-
-
-class AuthThrottle(AnonRateThrottle):
-    """Sign-ups and token requests per client IP, whoever is signed in."""
-
-    scope = "auth"
-
-    def get_cache_key(self, request, view):
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
-
-
-class RegisterSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
-    password = serializers.CharField(write_only=True, style={"input_type": "password"})
-    email = serializers.EmailField(required=False, allow_blank=True, default="")
+from accounts.forms import EMAIL_MAX_LENGTH, PASSWORD_MAX_LENGTH, USERNAME_MAX_LENGTH, RegisterForm
+from digitrec.throttling import AuthThrottle
 
 
 class CredentialsSerializer(serializers.Serializer):
-    username = serializers.CharField()
-    password = serializers.CharField(write_only=True, style={"input_type": "password"})
+    username = serializers.CharField(max_length=USERNAME_MAX_LENGTH)
+    password = serializers.CharField(max_length=PASSWORD_MAX_LENGTH, write_only=True,
+                                     style={"input_type": "password"})
 
 
+class RegisterSerializer(CredentialsSerializer):
+    email = serializers.EmailField(max_length=EMAIL_MAX_LENGTH, required=False, allow_blank=True,
+                                   default="")
+
+
+@method_decorator(never_cache, name="dispatch")  # the answer holds the token
 class Register(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
@@ -62,6 +56,7 @@ class Register(APIView):
                         status=status.HTTP_201_CREATED)
 
 
+@method_decorator(never_cache, name="dispatch")
 class ObtainToken(APIView):
     # Token (not session) so that a failure is a 401 with "WWW-Authenticate: Token".
     authentication_classes = [TokenAuthentication]

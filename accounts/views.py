@@ -1,16 +1,18 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import AuthenticationForm
 from django.db import IntegrityError
 from django.http import JsonResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from accounts.forms import RegisterForm
+from accounts.forms import LoginForm, PasswordChangeForm, RegisterForm, SetPasswordForm
 from accounts.services import token_get_or_create, token_rotate, user_create
+from digitrec.throttling import AuthThrottle, throttle_posts
 
 
 def _safe_next(request: HttpRequest) -> str:
@@ -23,6 +25,7 @@ def _safe_next(request: HttpRequest) -> str:
     return ""
 
 
+@throttle_posts(AuthThrottle)
 def register(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("home")
@@ -58,13 +61,14 @@ def locked_out(
         return JsonResponse({"error": {"code": "locked_out", "message": message, "fields": {}}},
                             status=429, headers={"Retry-After": str(minutes * 60)})
     context = {
-        "form": AuthenticationForm(request),
+        "form": LoginForm(request),
         "locked_out_minutes": minutes,
         "next": _safe_next(request),
     }
     return render(request, "accounts/login.html", context, status=429)
 
 
+@never_cache  # the page shows the token
 @login_required
 def profile(request: HttpRequest) -> HttpResponse:
     token = token_get_or_create(user=request.user)
@@ -77,3 +81,21 @@ def rotate_token(request: HttpRequest) -> HttpResponse:
     token_rotate(user=request.user)
     messages.success(request, "Your API token was replaced. The old token no longer works.")
     return redirect("accounts:profile")
+
+
+class _TokenRotatingMixin:
+    """Once the password is set, the API token is replaced: whoever had the old password
+    may have it."""
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        token_rotate(user=form.user)
+        return response
+
+
+class PasswordChangeView(_TokenRotatingMixin, auth_views.PasswordChangeView):
+    form_class = PasswordChangeForm
+
+
+class PasswordResetConfirmView(_TokenRotatingMixin, auth_views.PasswordResetConfirmView):
+    form_class = SetPasswordForm

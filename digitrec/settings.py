@@ -7,10 +7,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.contrib.messages import constants as message_constants
 from django.core.exceptions import ImproperlyConfigured
 
-from digitrec.env import env_bool, env_int, env_list, env_str
+from digitrec.env import env_bool, env_int, env_list, env_networks, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Files the app writes (SQLite database, uploads, collected static files); not in git.
@@ -66,6 +67,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     # Last, as django-axes requires, so it sees the outcome of every login attempt.
     "axes.middleware.AxesMiddleware",
 ]
@@ -149,6 +151,12 @@ AXES_RESET_ON_SUCCESS = True
 # Keep the lock at the advertised 15 minutes even if the user keeps trying.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
+AXES_CLIENT_IP_CALLABLE = "digitrec.client_ip.client_ip"
+
+# Proxies (addresses or networks) whose X-Forwarded-For is believed: behind them, the client
+# IP of throttles and lockouts is the nearest untrusted address in that header. Empty: the
+# connection's address, and the header is ignored (anyone can write it).
+TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
 
 MESSAGE_TAGS = {message_constants.ERROR: "danger"}  # Bootstrap's name for the alert
 
@@ -211,11 +219,13 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 20,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "digitrec.api.exception_handler",
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["digitrec.throttling.UserThrottle"],
     "DEFAULT_THROTTLE_RATES": {
-        # Per signed-in user on every endpoint, and per client IP on register / token.
+        # Per signed-in user on every endpoint; per client IP on sign-up, token and password
+        # reset (API and pages together), and on anonymous recognition (digitrec.throttling).
         "user": env_str("API_USER_RATE", "3000/min"),
         "auth": env_str("API_AUTH_RATE", "20/min"),
+        "recognize": env_str("RECOGNIZE_RATE", "30/min"),
     },
 }
 SPECTACULAR_SETTINGS = {
@@ -241,16 +251,29 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "DigitRec <noreply@localhost>
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 CONTACT_EMAIL = env_str("CONTACT_EMAIL", "support@localhost")
 EMAIL_HOST = env_str("EMAIL_HOST", "")
-if EMAIL_HOST:
-    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
-    EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
-    EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
-    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
-    EMAIL_TIMEOUT = 10  # seconds; a stuck mail server must not hang a password reset
-else:
-    # Password-reset mails are printed on the console of the web process.
-    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+# smtp (EMAIL_HOST), console (the web process's output) or file (var/mail/). Production never
+# falls back to the console, where anyone reading the log could use a reset link: it needs
+# EMAIL_HOST or an explicit choice, and its console shows no mail bodies.
+_email_backend = env_str("EMAIL_BACKEND", "", choices=("", "smtp", "console", "file"))
+if not _email_backend and PRODUCTION and not EMAIL_HOST:
+    raise ImproperlyConfigured(
+        "Password-reset mails need a way out when DJANGO_ENV=production: set EMAIL_HOST (SMTP), "
+        "or EMAIL_BACKEND=file (mails saved in var/mail/) or EMAIL_BACKEND=console (bodies "
+        "not shown)."
+    )
+_email_backend = _email_backend or ("smtp" if EMAIL_HOST else "console")
+EMAIL_BACKEND = {
+    "smtp": "django.core.mail.backends.smtp.EmailBackend",
+    "console": "digitrec.mail.EnvelopeConsoleBackend" if PRODUCTION
+    else "django.core.mail.backends.console.EmailBackend",
+    "file": "django.core.mail.backends.filebased.EmailBackend",
+}[_email_backend]
+EMAIL_FILE_PATH = VAR_DIR / "mail"
+EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+EMAIL_TIMEOUT = 10  # seconds; a stuck mail server must not hang a password reset
 
 # Secure cookies, HSTS (with preload) and the HTTPS redirect default on in production, so
 # `check --deploy` is clean. `make stack` turns the redirect off (DJANGO_SECURE_SSL_REDIRECT=0)
@@ -267,6 +290,21 @@ SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", PRODUCTION)
 # plain HTTP and is redirected.
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", PRODUCTION)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
+# Scripts only from this site's files, never inline (the API docs page too: drf-spectacular's
+# split view serves its start-up script as a file), so markup slipped into a page cannot run.
+# Inline styles stay allowed: style attributes draw the probability bars.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, "'unsafe-inline'"],
+        "img-src": [SELF, "data:", "blob:"],  # Bootstrap's icons; upload previews
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 if env_bool("DJANGO_TRUST_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
@@ -331,3 +369,23 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 # One queue per deployment (tests use their own, so they never steal a running stack's tasks).
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "digitrec")
+
+# Throttle counters live in a cache that every web process shares, so a limit holds across
+# processes and machines: Redis (CACHE_URL, by default the broker's Redis), else this
+# process's memory, which is enough for the embedded mode's one process. Login lockouts are
+# django-axes' rows in the database, shared either way.
+CACHE_URL = env_str("CACHE_URL", "") or (
+    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else ""
+)
+if CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "digitrec.cache.FailOpenRedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "digitrec",
+            # A request must not hang on a dead Redis (redis-py's pool options).
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

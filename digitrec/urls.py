@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularSwaggerView
+from drf_spectacular.views import SpectacularSwaggerSplitView
 
 from digitrec import views
 from recognition import staff_views
@@ -14,6 +14,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("staff/", staff_views.staff_dashboard, name="staff-dashboard"),
     path("api/v1/", include("digitrec.api")),
-    path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="api-docs"),
+    # The split view serves Swagger UI's start-up script as a file: no inline script (CSP).
+    path("api/v1/docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="api-docs"),
     path("", include("recognition.urls")),
 ]

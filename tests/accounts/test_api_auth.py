@@ -61,7 +61,7 @@ def test_repeated_failures_lock_the_account_out(owner, password):
 def test_sign_ups_are_throttled_per_ip(settings):
     from rest_framework.settings import api_settings
 
-    from accounts.api import AuthThrottle
+    from digitrec.throttling import AuthThrottle
 
     rates = {**api_settings.DEFAULT_THROTTLE_RATES, "auth": "3/min"}
     AuthThrottle.THROTTLE_RATES = rates
@@ -80,3 +80,23 @@ def test_a_bad_token_is_401():
     client.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
     response = client.get("/api/v1/predictions/")
     assert response.status_code == 401 and response.json()["error"]["code"] == "authentication_failed"
+
+
+def test_token_answers_are_never_cached(owner, password):
+    client = APIClient()
+    responses = [
+        client.post("/api/v1/auth/token/", {"username": "owner", "password": password}, format="json"),
+        client.post("/api/v1/auth/register/", {"username": "ada", "password": STRONG}, format="json"),
+    ]
+
+    assert [r.status_code for r in responses] == [200, 201]
+    assert all("no-store" in r["Cache-Control"] for r in responses)
+
+
+def test_a_sign_up_with_a_taken_email_is_a_400(owner):
+    response = APIClient().post("/api/v1/auth/register/", {
+        "username": "ada", "password": STRONG, "email": "Owner@Example.COM"}, format="json")
+
+    assert response.status_code == 400
+    assert "email" in response.json()["error"]["fields"]
+    assert not get_user_model().objects.filter(username="ada").exists()

@@ -3,6 +3,8 @@ import re
 import pytest
 from django.core import mail
 from django.urls import reverse
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
 pytestmark = pytest.mark.django_db
 
@@ -92,3 +94,41 @@ def test_it_rejects_a_used_reset_link(client, owner):
 
     assert response.status_code == 200
     assert "This link no longer works" in response.content.decode()
+
+
+def _api_status(key: str) -> int:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    return client.get("/api/v1/predictions/").status_code
+
+
+def test_a_password_change_replaces_the_api_token(client, owner, password):
+    old = Token.objects.create(user=owner).key
+    client.force_login(owner)
+
+    client.post(reverse("accounts:password_change"),
+                {"old_password": password, "new_password1": NEW, "new_password2": NEW})
+
+    assert _api_status(old) == 401
+    new = Token.objects.get(user=owner).key
+    assert new != old and _api_status(new) == 200
+
+
+def test_a_password_reset_replaces_the_api_token(client, owner):
+    old = Token.objects.create(user=owner).key
+    link = _request_reset_link(client, "owner@example.com")
+
+    client.post(client.get(link).url, {"new_password1": NEW, "new_password2": NEW})
+
+    assert _api_status(old) == 401
+    assert Token.objects.get(user=owner).key != old
+
+
+def test_a_refused_password_change_keeps_the_api_token(client, owner):
+    old = Token.objects.create(user=owner).key
+    client.force_login(owner)
+
+    client.post(reverse("accounts:password_change"),
+                {"old_password": "wrong", "new_password1": NEW, "new_password2": NEW})
+
+    assert Token.objects.get(user=owner).key == old

@@ -106,3 +106,19 @@ def test_it_creates_a_token_when_rotating_a_user_without_one(owner):
     token = token_rotate(user=owner)
 
     assert Token.objects.get(user=owner) == token
+
+
+def test_the_profile_page_is_never_cached(client, owner):
+    client.force_login(owner)
+
+    response = client.get(PROFILE)
+
+    assert "no-store" in response["Cache-Control"]
+
+
+def test_the_profile_page_says_a_new_password_replaces_the_token(client, owner):
+    client.force_login(owner)
+
+    html = " ".join(client.get(PROFILE).content.decode().split())
+
+    assert "Changing or resetting your password also replaces the token." in html

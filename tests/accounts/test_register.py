@@ -88,3 +88,20 @@ def test_it_sends_a_logged_in_user_home(client, owner):
     assert response.status_code == 302
     assert response.url == reverse("home")
 
+
+
+def test_it_rejects_an_email_already_in_use_whatever_its_case(client, owner):
+    response = client.post(URL, _form(email="OWNER@example.com"))
+
+    assert response.status_code == 200
+    assert "A user with that email address already exists." in response.context["form"].errors["email"]
+    assert not get_user_model().objects.filter(username="newbie").exists()
+
+
+def test_it_accepts_several_accounts_without_email(client, django_user_model):
+    django_user_model.objects.create_user("first", "", "x")
+
+    response = client.post(URL, _form())
+
+    assert response.status_code == 302
+    assert get_user_model().objects.get(username="newbie").email == ""

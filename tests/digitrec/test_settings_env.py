@@ -11,7 +11,10 @@ from django.core.exceptions import ImproperlyConfigured
 from digitrec.env import env_bool, env_int, env_list, env_str
 
 # Variables the settings read: cleared so the host's environment cannot leak into a run.
-SETTINGS_VARIABLES = ("DJANGO_", "DATABASE_URL", "CELERY_", "EMAIL_", "ML_MODEL_DIR", "MEDIA_ROOT")
+SETTINGS_VARIABLES = ("DJANGO_", "DATABASE_URL", "CELERY_", "EMAIL_", "ML_MODEL_DIR", "MEDIA_ROOT",
+                      "CACHE_URL", "TRUSTED_PROXIES")
+# Production as a deployment sets it up: a secret key and a mail server.
+PRODUCTION = {"DJANGO_ENV": "production", "DJANGO_SECRET_KEY": "x" * 50, "EMAIL_HOST": "smtp.example.com"}
 
 
 def _settings_under(env: dict, *names: str) -> subprocess.CompletedProcess:
@@ -116,7 +119,7 @@ def test_it_refuses_to_start_with_an_invalid_debug_value():
 
 def test_it_forces_debug_off_and_secures_cookies_in_production():
     values = _values(
-        {"DJANGO_ENV": "production", "DJANGO_SECRET_KEY": "x" * 50, "DJANGO_DEBUG": "1"},
+        {**PRODUCTION, "DJANGO_DEBUG": "1"},
         "DEBUG", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "SECURE_HSTS_SECONDS",
         "SECURE_SSL_REDIRECT", "STORAGES",
     )
@@ -135,7 +138,7 @@ def test_the_deployment_check_is_clean_under_production_settings():
     clean = {k: v for k, v in os.environ.items() if not k.startswith(SETTINGS_VARIABLES)}
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        env={**clean, "DJANGO_ENV": "production", "DJANGO_SECRET_KEY": secrets.token_urlsafe(50)},
+        env={**clean, **PRODUCTION, "DJANGO_SECRET_KEY": secrets.token_urlsafe(50)},
         cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=120,
     )
 
@@ -180,3 +183,33 @@ def test_it_sends_mail_over_smtp_once_a_host_is_set():
         "EMAIL_PORT": 465,
         "EMAIL_USE_TLS": False,
     }
+
+
+def test_it_names_the_variable_holding_a_bad_trusted_proxy():
+    result = _settings_under({"TRUSTED_PROXIES": "10.0.0.0/8, proxy.local"}, "TRUSTED_PROXIES")
+
+    assert result.returncode != 0
+    assert "TRUSTED_PROXIES: 'proxy.local' is not an IP address or network" in result.stderr
+
+
+def test_it_refuses_to_start_in_production_with_no_way_to_send_mail():
+    result = _settings_under({**PRODUCTION, "EMAIL_HOST": ""}, "EMAIL_BACKEND")
+
+    assert result.returncode != 0
+    assert "Password-reset mails need a way out when DJANGO_ENV=production" in result.stderr
+
+
+@pytest.mark.parametrize("choice, backend", [
+    ("file", "django.core.mail.backends.filebased.EmailBackend"),
+    ("console", "digitrec.mail.EnvelopeConsoleBackend"),
+])
+def test_it_starts_in_production_with_a_mail_backend_chosen_explicitly(choice, backend):
+    values = _values({**PRODUCTION, "EMAIL_HOST": "", "EMAIL_BACKEND": choice}, "EMAIL_BACKEND")
+
+    assert values == {"EMAIL_BACKEND": backend}
+
+
+def test_it_prints_mails_on_the_console_outside_production():
+    values = _values({}, "EMAIL_BACKEND")
+
+    assert values == {"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}
