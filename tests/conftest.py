@@ -12,6 +12,7 @@ import psycopg
 import pytest
 import redis
 from django.conf import settings
+from django.test import override_settings
 from PIL import Image
 from psycopg.conninfo import make_conninfo
 
@@ -43,6 +44,21 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             f"PostgreSQL is not reachable at {_redacted(url)} (DATABASE_URL): {exc}",
             returncode=1,
         )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fast_password_hasher():
+    """MD5 instead of PBKDF2 for the whole run: hashing was most of the accounts tests' time.
+    Yields the configured hashers for the tests of hashing itself (real_password_hashers)."""
+    configured = settings.PASSWORD_HASHERS
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield configured
+
+
+@pytest.fixture
+def real_password_hashers(settings, fast_password_hasher) -> None:
+    """The project's own password hashers, for a test of how passwords are stored."""
+    settings.PASSWORD_HASHERS = fast_password_hasher
 
 
 @pytest.fixture(scope="session")
