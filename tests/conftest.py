@@ -1,8 +1,8 @@
 """Fixtures shared by the whole suite: three people and the real services.
 
-The suite runs against real PostgreSQL and Redis (see STYLE.md). When one is not
-reachable the run stops at once, naming the service and its URL, instead of failing
-test by test with confusing errors.
+The suite runs against real PostgreSQL and Redis (see STYLE.md). When a test needs one
+that is not reachable, the run stops at once, naming the service and its URL, instead of
+failing test by test with confusing errors.
 """
 import os
 from urllib.parse import urlsplit
@@ -27,7 +27,7 @@ def _redacted(url: str) -> str:
     return url.replace(f":{password}@", ":***@") if password else url
 
 
-def pytest_sessionstart(session: pytest.Session) -> None:
+def _require_postgresql() -> None:
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith(("postgres://", "postgresql://")):
         pytest.exit(
@@ -44,6 +44,13 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             f"PostgreSQL is not reachable at {_redacted(url)} (DATABASE_URL): {exc}",
             returncode=1,
         )
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix) -> None:
+    """pytest-django's hook just before it creates the test databases: only a run with a
+    test that needs the database asks for PostgreSQL (the ml/ unit tests need none)."""
+    _require_postgresql()
 
 
 @pytest.fixture(scope="session", autouse=True)
