@@ -12,7 +12,7 @@ import psycopg
 import pytest
 import redis
 from django.conf import settings
-from django.test import override_settings
+from django.test import Client, override_settings
 from PIL import Image
 from psycopg.conninfo import make_conninfo
 
@@ -102,6 +102,43 @@ def staff(django_user_model):
     return django_user_model.objects.create_user(
         "staff", "staff@example.com", PASSWORD, is_staff=True
     )
+
+
+def _logged_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+# A client of its own each, so that one test can hold two people's sessions.
+@pytest.fixture
+def owner_client(owner) -> Client:
+    return _logged_in(owner)
+
+
+@pytest.fixture
+def other_client(other) -> Client:
+    return _logged_in(other)
+
+
+@pytest.fixture
+def staff_client(staff) -> Client:
+    return _logged_in(staff)
+
+
+@pytest.fixture
+def finished_prediction():
+    """Makes predictions run to the end in this process, without a worker:
+    ``finished_prediction(owner, png, mode="digit", source="draw")``, refreshed from the row."""
+    from recognition import services
+
+    def make(owner, image: bytes, *, mode: str = "digit", source: str = "draw"):
+        prediction = services.prediction_create(owner=owner, image=image, source=source, mode=mode)
+        services.predictions_run([prediction.pk])
+        prediction.refresh_from_db()
+        return prediction
+
+    return make
 
 
 # Images and storage for the recognition and reliability tests.
