@@ -34,14 +34,11 @@ $(CHROMIUM):
 	@echo "Installing chromium for the browser tests (apt-get)..."
 	@apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 
-# The suite runs on PostgreSQL and Redis; both must be running. Two pytest-xdist processes,
-# each with its own test database: much of the run waits on worker processes, a browser and
-# sleeps. A file's tests stay in one process, so module fixtures (a Celery worker, the
-# robustness set) are built once.
+# The suite runs on PostgreSQL and Redis; both must be running.
 test: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/digitrec
 test: export REDIS_URL ?= redis://127.0.0.1:6379/0
 test: $(VENV)/.installed $(CHROMIUM)
-	DJANGO_ENV=development $(PYTHON) -m pytest -n 2 --dist loadfile
+	DJANGO_ENV=development $(PYTHON) -m pytest
 
 # Production-like on one machine: the granian web server, Celery workers and beat (Procfile),
 # run in the foreground by honcho; Ctrl-C stops them all. Sized for 2 cores by default: two
