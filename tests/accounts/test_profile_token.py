@@ -26,10 +26,8 @@ def test_it_redirects_anonymous_to_login_and_back(client):
     assert response.url == f"{reverse('accounts:login')}?next={PROFILE}"
 
 
-def test_it_creates_the_token_on_first_visit_and_shows_it(client, owner):
-    client.force_login(owner)
-
-    response = client.get(PROFILE)
+def test_it_creates_the_token_on_first_visit_and_shows_it(owner_client, owner):
+    response = owner_client.get(PROFILE)
 
     assert response.status_code == 200
     token = Token.objects.get(user=owner)
@@ -37,22 +35,20 @@ def test_it_creates_the_token_on_first_visit_and_shows_it(client, owner):
     assert _authenticates(token.key) == owner
 
 
-def test_it_shows_the_same_token_on_every_visit(client, owner):
-    client.force_login(owner)
-    client.get(PROFILE)
+def test_it_shows_the_same_token_on_every_visit(owner_client, owner):
+    owner_client.get(PROFILE)
     first = Token.objects.get(user=owner).key
 
-    response = client.get(PROFILE)
+    response = owner_client.get(PROFILE)
 
     assert response.status_code == 200
     assert Token.objects.get(user=owner).key == first
 
 
-def test_it_rotates_the_token_and_the_old_one_stops_working(client, owner):
+def test_it_rotates_the_token_and_the_old_one_stops_working(owner_client, owner):
     old = Token.objects.create(user=owner).key
-    client.force_login(owner)
 
-    response = client.post(ROTATE)
+    response = owner_client.post(ROTATE)
 
     assert response.status_code == 302
     assert response.url == PROFILE
@@ -61,23 +57,21 @@ def test_it_rotates_the_token_and_the_old_one_stops_working(client, owner):
     assert _authenticates(new) == owner
     with pytest.raises(AuthenticationFailed):
         _authenticates(old)
-    assert new in client.get(PROFILE).content.decode()
+    assert new in owner_client.get(PROFILE).content.decode()
 
 
-def test_it_rotates_only_the_requesters_token(client, owner, other):
+def test_it_rotates_only_the_requesters_token(owner_client, other):
     others = Token.objects.create(user=other).key
-    client.force_login(owner)
 
-    client.post(ROTATE)
+    owner_client.post(ROTATE)
 
     assert Token.objects.get(user=other).key == others
 
 
-def test_it_refuses_to_rotate_on_get(client, owner):
+def test_it_refuses_to_rotate_on_get(owner_client, owner):
     old = Token.objects.create(user=owner).key
-    client.force_login(owner)
 
-    response = client.get(ROTATE)
+    response = owner_client.get(ROTATE)
 
     assert response.status_code == 405
     assert Token.objects.get(user=owner).key == old

@@ -80,10 +80,8 @@ def test_it_shows_the_form_with_csrf_protection(client):
     assert 'name="csrfmiddlewaretoken"' in response.content.decode()
 
 
-def test_it_sends_a_logged_in_user_home(client, owner):
-    client.force_login(owner)
-
-    response = client.get(URL)
+def test_it_sends_a_logged_in_user_home(owner_client):
+    response = owner_client.get(URL)
 
     assert response.status_code == 302
     assert response.url == reverse("home")

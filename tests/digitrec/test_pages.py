@@ -52,10 +52,8 @@ def test_it_offers_login_and_register_to_anonymous_visitors(client):
     assert 'data-testid="logout"' not in html
 
 
-def test_it_shows_the_account_menu_with_a_post_logout_to_a_user(client, owner):
-    client.force_login(owner)
-
-    html = client.get(reverse("home")).content.decode()
+def test_it_shows_the_account_menu_with_a_post_logout_to_a_user(owner_client):
+    html = owner_client.get(reverse("home")).content.decode()
 
     assert 'data-testid="account-menu">owner<' in html
     logout_form = re.search(r'<form method="post" action="/accounts/logout/">(.*?)</form>', html, re.S)
@@ -63,18 +61,14 @@ def test_it_shows_the_account_menu_with_a_post_logout_to_a_user(client, owner):
     assert 'data-testid="nav-login"' not in html
 
 
-def test_it_shows_the_admin_link_to_staff(client, staff):
-    client.force_login(staff)
-
-    html = client.get(reverse("home")).content.decode()
+def test_it_shows_the_admin_link_to_staff(staff_client):
+    html = staff_client.get(reverse("home")).content.decode()
 
     assert 'href="/admin/" data-testid="nav-admin"' in html
 
 
-def test_it_hides_the_admin_link_from_other_users(client, owner):
-    client.force_login(owner)
-
-    assert 'data-testid="nav-admin"' not in client.get(reverse("home")).content.decode()
+def test_it_hides_the_admin_link_from_other_users(owner_client):
+    assert 'data-testid="nav-admin"' not in owner_client.get(reverse("home")).content.decode()
 
 
 @WITHOUT_RECOGNITION
@@ -104,17 +98,15 @@ def test_it_marks_the_current_page_in_the_navbar(client):
     assert 'class="nav-link" href="/stand-in/draw/"' in html
 
 
-def test_it_logs_out_only_by_post(client, owner):
-    client.force_login(owner)
+def test_it_logs_out_only_by_post(owner_client, owner):
+    assert owner_client.get(reverse("accounts:logout")).status_code == 405
+    assert owner_client.session["_auth_user_id"] == str(owner.pk)
 
-    assert client.get(reverse("accounts:logout")).status_code == 405
-    assert client.session["_auth_user_id"] == str(owner.pk)
-
-    response = client.post(reverse("accounts:logout"))
+    response = owner_client.post(reverse("accounts:logout"))
 
     assert response.status_code == 302
     assert response.url == reverse("home")
-    assert "_auth_user_id" not in client.session
+    assert "_auth_user_id" not in owner_client.session
 
 
 def test_it_refuses_a_logout_without_a_csrf_token(owner):

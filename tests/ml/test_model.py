@@ -34,12 +34,18 @@ def robustness_dir(tmp_path_factory, mnist):
     return synthetic.write_folder(samples, folder)
 
 
-def test_it_reads_realistic_single_digits(engine, robustness_dir):
+@pytest.fixture(scope="module")
+def robustness_report(engine, robustness_dir):
+    """The shipped model's evaluation on the robustness set, made once for both tests."""
+    return evaluate_folder(engine, robustness_dir)
+
+
+def test_it_reads_realistic_single_digits(robustness_report):
     # Off-centre, any size, either polarity, paper tones, noise, blur, rotation, JPEG.
-    report = evaluate_folder(engine, robustness_dir)
+    report = robustness_report
     assert report["single_digits"]["accuracy"] >= 0.98, report["failures"][:20]
 
 
-def test_it_reads_realistic_lines_of_digits_exactly(engine, robustness_dir):
-    report = evaluate_folder(engine, robustness_dir)
+def test_it_reads_realistic_lines_of_digits_exactly(robustness_report):
+    report = robustness_report
     assert report["lines"]["exact_accuracy"] >= 0.95, report["failures"][:20]

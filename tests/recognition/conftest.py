@@ -1,18 +1,29 @@
 import pytest
 
 
-@pytest.fixture
-def celery_worker(transactional_db, redis_url, settings, media_in_tmp):
-    """A real worker process on a queue of its own; this process sends tasks to it."""
-    from tests.workers import Worker, new_queue, point_celery_at
+@pytest.fixture(scope="module")
+def module_worker(django_db_setup, redis_url, tmp_path_factory):
+    """A real worker process on a queue of its own, started once for a module's tests:
+    its start (a process, Django and the model) costs more than the tests themselves."""
+    from tests.workers import Worker, new_queue
 
-    queue = new_queue()
-    settings.CELERY_BROKER_URL = redis_url
-    previous = point_celery_at(redis_url, queue)
-    worker = Worker(broker_url=redis_url, queue=queue, media_root=media_in_tmp)
+    worker = Worker(broker_url=redis_url, queue=new_queue(), media_root=tmp_path_factory.mktemp("media"))
     try:
         worker.wait_ready()
         yield worker
     finally:
         worker.stop()
+
+
+@pytest.fixture
+def celery_worker(module_worker, transactional_db, redis_url, settings):
+    """The module's worker; this process sends tasks to it and stores images where it reads them."""
+    from tests.workers import point_celery_at
+
+    settings.CELERY_BROKER_URL = redis_url
+    settings.MEDIA_ROOT = module_worker.media_root
+    previous = point_celery_at(redis_url, module_worker.queue)
+    try:
+        yield module_worker
+    finally:
         point_celery_at(*previous)

@@ -15,26 +15,19 @@ pytestmark = pytest.mark.django_db
 CHANGELIST = "admin:recognition_prediction_changelist"
 
 
-def finished(owner, png: bytes, mode: str = "digit") -> Prediction:
-    prediction = services.prediction_create(owner=owner, image=png, source="draw", mode=mode)
-    services.predictions_run([prediction.pk])
-    prediction.refresh_from_db()
-    return prediction
-
-
 def listed(response) -> set:
     return {p.pk for p in response.context["cl"].result_list}
 
 
 @pytest.fixture
-def rows(owner, other, digit_png, number_png, blank_png):
+def rows(owner, other, digit_png, number_png, blank_png, finished_prediction):
     """Predictions of two people covering every filter: answer 7 (digit_png), a number, a
     failure, owner's feedback agreeing and disagreeing, a reviewed one, set confidences."""
-    agreed = finished(owner, digit_png[0])
-    disputed = finished(owner, digit_png[0])
-    reviewed = finished(other, digit_png[0])
-    number = finished(other, number_png[0], mode="number")
-    failed = finished(other, blank_png)
+    agreed = finished_prediction(owner, digit_png[0])
+    disputed = finished_prediction(owner, digit_png[0])
+    reviewed = finished_prediction(other, digit_png[0])
+    number = finished_prediction(other, number_png[0], mode="number")
+    failed = finished_prediction(other, blank_png)
     services.prediction_give_feedback(prediction=agreed, label=digit_png[1])
     services.prediction_give_feedback(prediction=disputed, label="1")
     services.prediction_review(prediction=reviewed, label=digit_png[1], reviewer=None)
@@ -46,10 +39,8 @@ def rows(owner, other, digit_png, number_png, blank_png):
     return {"agreed": agreed, "disputed": disputed, "reviewed": reviewed, "number": number, "failed": failed}
 
 
-def test_staff_see_everyones_predictions_with_thumbnails(client, staff, rows):
-    client.force_login(staff)
-
-    response = client.get(reverse(CHANGELIST))
+def test_staff_see_everyones_predictions_with_thumbnails(staff_client, rows):
+    response = staff_client.get(reverse(CHANGELIST))
 
     assert response.status_code == 200
     assert listed(response) == {p.pk for p in rows.values()}
@@ -60,22 +51,21 @@ def test_staff_see_everyones_predictions_with_thumbnails(client, staff, rows):
     assert "1 &ne; 7" in html  # the disputed feedback stands out
 
 
-def test_every_admin_link_on_the_list_and_a_prediction_opens_for_staff(client, staff, rows):
+def test_every_admin_link_on_the_list_and_a_prediction_opens_for_staff(staff_client, staff, rows):
     # Staff who are not superusers may not open user accounts: no link may lead there.
     import re
 
     services.prediction_review(prediction=rows["reviewed"], label="7", reviewer=staff)
-    client.force_login(staff)
     pages = [reverse(CHANGELIST), reverse("admin:recognition_prediction_change", args=[rows["reviewed"].pk])]
     links = set()
     for page in pages:
-        html = client.get(page).content.decode()
+        html = staff_client.get(page).content.decode()
         links |= {href.replace("&amp;", "&") for href in re.findall(r'href="(/admin/[^"#]*)"', html)}
     assert any("owner__id__exact" in link for link in links)  # the owner leads to their predictions
     for link in sorted(links):
         if "/logout/" not in link:
-            assert client.get(link).status_code == 200, link
-    by_owner = client.get(reverse(CHANGELIST), {"owner__id__exact": rows["reviewed"].owner_id})
+            assert staff_client.get(link).status_code == 200, link
+    by_owner = staff_client.get(reverse(CHANGELIST), {"owner__id__exact": rows["reviewed"].owner_id})
     assert listed(by_owner) == {rows[name].pk for name in ("reviewed", "number", "failed")}
 
 
@@ -99,29 +89,25 @@ def test_every_admin_link_on_the_list_and_a_prediction_opens_for_staff(client, s
                              - timedelta(days=7))}, {"agreed", "disputed", "reviewed", "number"}),
     ({"q": "oth"}, {"reviewed", "number", "failed"}),
 ])
-def test_staff_filter_and_search_the_list(client, staff, rows, query, expected):
-    client.force_login(staff)
-
-    response = client.get(reverse(CHANGELIST), query)
+def test_staff_filter_and_search_the_list(staff_client, rows, query, expected):
+    response = staff_client.get(reverse(CHANGELIST), query)
 
     assert response.status_code == 200
     assert listed(response) == {rows[name].pk for name in expected}
 
 
-def test_staff_filter_by_model_version(client, staff, rows):
+def test_staff_filter_by_model_version(staff_client, rows):
     Prediction.objects.filter(pk=rows["number"].pk).update(model_version="cnn-older")
-    client.force_login(staff)
 
-    response = client.get(reverse(CHANGELIST), {"model_version": "cnn-older"})
+    response = staff_client.get(reverse(CHANGELIST), {"model_version": "cnn-older"})
 
     assert listed(response) == {rows["number"].pk}
 
 
-def test_the_detail_shows_the_image_what_the_model_saw_its_probabilities_and_timings(client, staff, rows):
+def test_the_detail_shows_the_image_what_the_model_saw_its_probabilities_and_timings(staff_client, rows):
     number = rows["number"]
-    client.force_login(staff)
 
-    response = client.get(reverse("admin:recognition_prediction_change", args=[number.pk]))
+    response = staff_client.get(reverse("admin:recognition_prediction_change", args=[number.pk]))
 
     assert response.status_code == 200
     html = response.content.decode()
@@ -137,24 +123,22 @@ def test_the_detail_shows_the_image_what_the_model_saw_its_probabilities_and_tim
     assert 'name="reviewed_label"' in html
 
 
-def test_staff_set_a_reviewed_label_in_the_detail(client, staff, rows):
+def test_staff_set_a_reviewed_label_in_the_detail(staff_client, staff, rows):
     number = rows["number"]
-    client.force_login(staff)
 
-    response = client.post(reverse("admin:recognition_prediction_change", args=[number.pk]),
-                           {"reviewed_label": "1234"})
+    response = staff_client.post(reverse("admin:recognition_prediction_change", args=[number.pk]),
+                                 {"reviewed_label": "1234"})
 
     assert response.status_code == 302
     number.refresh_from_db()
     assert number.reviewed_label == "1234" and number.reviewed_by == staff and number.reviewed_at
 
 
-def test_the_detail_refuses_a_label_that_is_not_a_digit(client, staff, rows):
+def test_the_detail_refuses_a_label_that_is_not_a_digit(staff_client, rows):
     agreed = rows["agreed"]
-    client.force_login(staff)
 
-    response = client.post(reverse("admin:recognition_prediction_change", args=[agreed.pk]),
-                           {"reviewed_label": "77"})
+    response = staff_client.post(reverse("admin:recognition_prediction_change", args=[agreed.pk]),
+                                 {"reviewed_label": "77"})
 
     assert response.status_code == 200
     assert "give one digit" in response.content.decode()
@@ -162,13 +146,12 @@ def test_the_detail_refuses_a_label_that_is_not_a_digit(client, staff, rows):
     assert agreed.reviewed_label == ""
 
 
-def test_a_failed_prediction_cannot_be_reviewed_in_the_detail(client, staff, rows):
+def test_a_failed_prediction_cannot_be_reviewed_in_the_detail(staff_client, rows):
     failed = rows["failed"]
-    client.force_login(staff)
 
-    page = client.get(reverse("admin:recognition_prediction_change", args=[failed.pk]))
-    response = client.post(reverse("admin:recognition_prediction_change", args=[failed.pk]),
-                           {"reviewed_label": "3"})
+    page = staff_client.get(reverse("admin:recognition_prediction_change", args=[failed.pk]))
+    response = staff_client.post(reverse("admin:recognition_prediction_change", args=[failed.pk]),
+                                 {"reviewed_label": "3"})
 
     assert 'name="reviewed_label"' not in page.content.decode()
     assert response.status_code == 302
@@ -176,11 +159,10 @@ def test_a_failed_prediction_cannot_be_reviewed_in_the_detail(client, staff, row
     assert failed.reviewed_label == ""
 
 
-def test_the_set_label_action_asks_for_the_label_first(client, staff, rows):
-    client.force_login(staff)
+def test_the_set_label_action_asks_for_the_label_first(staff_client, rows):
     selected = [rows["agreed"].pk, rows["disputed"].pk]
 
-    response = client.post(reverse(CHANGELIST), {"action": "set_reviewed_label", "_selected_action": selected})
+    response = staff_client.post(reverse(CHANGELIST), {"action": "set_reviewed_label", "_selected_action": selected})
 
     assert response.status_code == 200
     html = response.content.decode()
@@ -190,12 +172,11 @@ def test_the_set_label_action_asks_for_the_label_first(client, staff, rows):
     assert not Prediction.objects.exclude(reviewed_label="").exclude(pk=rows["reviewed"].pk).exists()
 
 
-def test_the_set_label_action_sets_the_label_on_the_selection(client, staff, rows):
-    client.force_login(staff)
+def test_the_set_label_action_sets_the_label_on_the_selection(staff_client, staff, rows):
     selected = [rows["agreed"].pk, rows["disputed"].pk, rows["number"].pk]
 
-    response = client.post(reverse(CHANGELIST), {"action": "set_reviewed_label", "_selected_action": selected,
-                                                 "label": "4", "apply": "Set the label"}, follow=True)
+    response = staff_client.post(reverse(CHANGELIST), {"action": "set_reviewed_label", "_selected_action": selected,
+                                                       "label": "4", "apply": "Set the label"}, follow=True)
 
     assert response.status_code == 200
     html = response.content.decode()
@@ -207,12 +188,11 @@ def test_the_set_label_action_sets_the_label_on_the_selection(client, staff, row
     assert rows["reviewed"].reviewed_label == "7"  # not selected
 
 
-def test_the_set_label_action_leaves_what_cannot_take_the_label(client, staff, rows):
-    client.force_login(staff)
+def test_the_set_label_action_leaves_what_cannot_take_the_label(staff_client, rows):
     selected = [rows["agreed"].pk, rows["number"].pk, rows["failed"].pk]
 
-    response = client.post(reverse(CHANGELIST), {"action": "set_reviewed_label", "_selected_action": selected,
-                                                 "label": "1234", "apply": "Set the label"}, follow=True)
+    response = staff_client.post(reverse(CHANGELIST), {"action": "set_reviewed_label", "_selected_action": selected,
+                                                       "label": "1234", "apply": "Set the label"}, follow=True)
 
     html = response.content.decode()
     assert "Reviewed label 1234 set on 1 prediction." in html and "Left 2 unchanged" in html
@@ -221,11 +201,10 @@ def test_the_set_label_action_leaves_what_cannot_take_the_label(client, staff, r
     assert rows["number"].reviewed_label == "1234" and rows["agreed"].reviewed_label == ""
 
 
-def test_the_set_label_action_shows_the_form_again_for_a_bad_label(client, staff, rows):
-    client.force_login(staff)
-
-    response = client.post(reverse(CHANGELIST), {"action": "set_reviewed_label", "_selected_action": [rows["agreed"].pk],
-                                                 "label": "seven", "apply": "Set the label"})
+def test_the_set_label_action_shows_the_form_again_for_a_bad_label(staff_client, rows):
+    response = staff_client.post(reverse(CHANGELIST), {"action": "set_reviewed_label",
+                                                       "_selected_action": [rows["agreed"].pk],
+                                                       "label": "seven", "apply": "Set the label"})
 
     assert response.status_code == 200
     assert "digits only" in response.content.decode()
@@ -233,12 +212,11 @@ def test_the_set_label_action_shows_the_form_again_for_a_bad_label(client, staff
     assert rows["agreed"].reviewed_label == ""
 
 
-def test_mark_reviewed_takes_the_feedback_else_the_answer(client, staff, rows):
-    client.force_login(staff)
+def test_mark_reviewed_takes_the_feedback_else_the_answer(staff_client, staff, rows):
     selected = [p.pk for p in rows.values()]
 
-    response = client.post(reverse(CHANGELIST), {"action": "mark_reviewed", "_selected_action": selected},
-                           follow=True)
+    response = staff_client.post(reverse(CHANGELIST), {"action": "mark_reviewed", "_selected_action": selected},
+                                 follow=True)
 
     assert "Marked 3 predictions reviewed; 2 left as they were" in response.content.decode()
     labels = {name: Prediction.objects.get(pk=p.pk).reviewed_label for name, p in rows.items()}
@@ -248,11 +226,10 @@ def test_mark_reviewed_takes_the_feedback_else_the_answer(client, staff, rows):
     assert Prediction.objects.get(pk=rows["reviewed"].pk).reviewed_by is None  # kept as it was
 
 
-def test_export_csv_streams_the_selected_rows(client, staff, rows):
-    client.force_login(staff)
+def test_export_csv_streams_the_selected_rows(staff_client, rows):
     selected = [rows["disputed"].pk, rows["number"].pk]
 
-    response = client.post(reverse(CHANGELIST), {"action": "export_csv", "_selected_action": selected})
+    response = staff_client.post(reverse(CHANGELIST), {"action": "export_csv", "_selected_action": selected})
 
     assert response.status_code == 200 and response.streaming
     assert response["Content-Type"].startswith("text/csv")
@@ -264,10 +241,9 @@ def test_export_csv_streams_the_selected_rows(client, staff, rows):
     assert disputed["created_at"].startswith(str(rows["disputed"].created_at.year))
 
 
-def test_nobody_adds_or_deletes_predictions_in_the_admin(client, staff, rows):
-    client.force_login(staff)
-    assert client.get(reverse("admin:recognition_prediction_add")).status_code == 403
-    delete = client.get(reverse("admin:recognition_prediction_delete", args=[rows["agreed"].pk]))
+def test_nobody_adds_or_deletes_predictions_in_the_admin(staff_client, rows):
+    assert staff_client.get(reverse("admin:recognition_prediction_add")).status_code == 403
+    delete = staff_client.get(reverse("admin:recognition_prediction_delete", args=[rows["agreed"].pk]))
     assert delete.status_code == 403
 
 
@@ -288,16 +264,15 @@ def test_others_are_sent_to_the_admin_login(client, request, rows, who):
 
 # --- Staff image views --------------------------------------------------------------------------
 
-def test_staff_load_any_users_image_and_model_input(client, staff, rows, digit_png):
-    client.force_login(staff)
+def test_staff_load_any_users_image_and_model_input(staff_client, rows, digit_png):
     pk = rows["reviewed"].pk  # other's
 
-    image = client.get(reverse("recognition:staff-image", args=[pk]))
-    model_input = client.get(reverse("recognition:staff-model-input", args=[pk, 0]))
+    image = staff_client.get(reverse("recognition:staff-image", args=[pk]))
+    model_input = staff_client.get(reverse("recognition:staff-model-input", args=[pk, 0]))
 
     assert image.status_code == 200 and b"".join(image.streaming_content) == digit_png[0]
     assert model_input.status_code == 200 and model_input["Content-Type"] == "image/png"
-    assert client.get(reverse("recognition:staff-model-input", args=[pk, 1])).status_code == 404
+    assert staff_client.get(reverse("recognition:staff-model-input", args=[pk, 1])).status_code == 404
 
 
 @pytest.mark.parametrize("who", ["owner", "other", None])
@@ -311,15 +286,15 @@ def test_the_staff_image_views_are_404_for_everyone_else(client, request, rows, 
 
 # --- Review services ----------------------------------------------------------------------------
 
-def test_review_needs_an_answered_prediction(staff, owner, blank_png):
-    failed = finished(owner, blank_png)
+def test_review_needs_an_answered_prediction(staff, owner, blank_png, finished_prediction):
+    failed = finished_prediction(owner, blank_png)
     with pytest.raises(ValidationError) as error:
         services.prediction_review(prediction=failed, label="3", reviewer=staff)
     assert error.value.code == "not_done"
 
 
-def test_an_empty_review_clears_the_label(staff, owner, digit_png):
-    prediction = finished(owner, digit_png[0])
+def test_an_empty_review_clears_the_label(staff, owner, digit_png, finished_prediction):
+    prediction = finished_prediction(owner, digit_png[0])
     services.prediction_review(prediction=prediction, label="3", reviewer=staff)
     services.prediction_review(prediction=prediction, label="", reviewer=staff)
     prediction.refresh_from_db()

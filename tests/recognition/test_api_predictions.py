@@ -5,7 +5,6 @@ import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from recognition import services
 from recognition.models import Prediction
 
 pytestmark = pytest.mark.django_db
@@ -25,13 +24,6 @@ def _error(response) -> dict:
     body = response.json()
     assert set(body) == {"error"} and {"code", "message", "fields"} <= set(body["error"])
     return body["error"]
-
-
-def _done(owner, image: bytes, mode="digit") -> Prediction:
-    prediction = services.prediction_create(owner=owner, image=image, source="api", mode=mode)
-    services.predictions_run([prediction.pk])
-    prediction.refresh_from_db()
-    return prediction
 
 
 def test_it_accepts_a_multipart_file_and_answers_202_pending_with_a_location(owner, digit_png):
@@ -59,8 +51,8 @@ def test_it_accepts_base64_and_data_urls_in_json(owner, number_png, encoder):
     assert row.mode == "number" and row.image.read() == number_png[0]
 
 
-def test_a_finished_prediction_has_every_documented_field(owner, digit_png):
-    prediction = _done(owner, digit_png[0])
+def test_a_finished_prediction_has_every_documented_field(owner, digit_png, finished_prediction):
+    prediction = finished_prediction(owner, digit_png[0], source="api")
     body = _client(owner).get(f"{LIST}{prediction.pk}/").json()
     assert body["status"] == "done" and body["digit"] == int(digit_png[1]) and body["number"] is None
     assert len(body["probabilities"]) == 10 and 0 < body["confidence"] <= 1
@@ -70,17 +62,17 @@ def test_a_finished_prediction_has_every_documented_field(owner, digit_png):
     assert body["image_url"].endswith(f"/predictions/{prediction.pk}/image")
 
 
-def test_a_number_answers_a_string(owner, number_png):
-    prediction = _done(owner, number_png[0], mode="number")
+def test_a_number_answers_a_string(owner, number_png, finished_prediction):
+    prediction = finished_prediction(owner, number_png[0], mode="number", source="api")
     body = _client(owner).get(f"{LIST}{prediction.pk}/").json()
     assert body["number"] == number_png[1] and body["digit"] is None and body["probabilities"] is None
     assert len(body["digits"]) == len(number_png[1])
 
 
-def test_the_list_is_mine_only_newest_first_and_filterable(owner, other, digit_png, blank_png):
-    old = _done(owner, digit_png[0])
-    blank = _done(owner, blank_png)
-    _done(other, digit_png[0])
+def test_the_list_is_mine_only_newest_first_and_filterable(owner, other, digit_png, blank_png, finished_prediction):
+    old = finished_prediction(owner, digit_png[0], source="api")
+    blank = finished_prediction(owner, blank_png, source="api")
+    finished_prediction(other, digit_png[0], source="api")
     body = _client(owner).get(LIST).json()
     assert body["count"] == 2 and [r["id"] for r in body["results"]] == [str(blank.pk), str(old.pk)]
     assert {"next", "previous"} <= set(body)
@@ -106,8 +98,8 @@ def test_a_client_chooses_the_page_size_up_to_100(owner, other):
         assert response.status_code == 200 and len(response.json()["results"]) == 20
 
 
-def test_feedback_and_delete(owner, digit_png):
-    prediction = _done(owner, digit_png[0])
+def test_feedback_and_delete(owner, digit_png, finished_prediction):
+    prediction = finished_prediction(owner, digit_png[0], source="api")
     response = _client(owner).post(f"{LIST}{prediction.pk}/feedback/", {"label": "3"}, format="json")
     assert response.status_code == 200 and response.json()["feedback_label"] == "3"
     bad = _client(owner).post(f"{LIST}{prediction.pk}/feedback/", {"label": "three"}, format="json")
@@ -118,8 +110,8 @@ def test_feedback_and_delete(owner, digit_png):
     assert not Prediction.objects.filter(pk=prediction.pk).exists()
 
 
-def test_another_users_prediction_is_404_on_every_verb(owner, other, digit_png):
-    prediction = _done(owner, digit_png[0])
+def test_another_users_prediction_is_404_on_every_verb(owner, other, digit_png, finished_prediction):
+    prediction = finished_prediction(owner, digit_png[0], source="api")
     outsider = _client(other)
     for response in (
         outsider.get(f"{LIST}{prediction.pk}/"),
@@ -133,8 +125,8 @@ def test_another_users_prediction_is_404_on_every_verb(owner, other, digit_png):
     assert prediction.feedback_label == ""
 
 
-def test_a_token_client_can_fetch_its_own_image_and_model_input(owner, digit_png):
-    prediction = _done(owner, digit_png[0])
+def test_a_token_client_can_fetch_its_own_image_and_model_input(owner, digit_png, finished_prediction):
+    prediction = finished_prediction(owner, digit_png[0], source="api")
     body = _client(owner).get(f"{LIST}{prediction.pk}/").json()
     image = _client(owner).get(body["image_url"])
     assert image.status_code == 200 and b"".join(image.streaming_content) == digit_png[0]

@@ -48,13 +48,6 @@ def copy_as(artifacts: Path, version: str, **changes) -> Path:
     return folder
 
 
-def finished(owner, png: bytes, mode: str = "digit") -> Prediction:
-    prediction = services.prediction_create(owner=owner, image=png, source="draw", mode=mode)
-    services.predictions_run([prediction.pk])
-    prediction.refresh_from_db()
-    return prediction
-
-
 # --- Registering -------------------------------------------------------------------------------
 
 def test_it_registers_every_valid_artifact_once_and_ignores_the_current_link(artifacts):
@@ -128,14 +121,15 @@ def test_it_refuses_to_activate_an_unknown_version(artifacts):
     assert error.value.code == "unknown_version"
 
 
-def test_activating_a_version_changes_the_version_recorded_on_the_next_prediction(artifacts, owner, digit_png):
+def test_activating_a_version_changes_the_version_recorded_on_the_next_prediction(artifacts, owner, digit_png,
+                                                                                 finished_prediction):
     copy_as(artifacts, "cnn-activated")
     services.model_versions_sync()
-    before = finished(owner, digit_png[0])
+    before = finished_prediction(owner, digit_png[0])
     assert before.model_version == shipped_version()
 
     services.model_version_activate(version="cnn-activated")
-    after = finished(owner, digit_png[0])
+    after = finished_prediction(owner, digit_png[0])
 
     # Same weights under a new name: the engine was reloaded for the new version, and answers alike.
     assert after.model_version == "cnn-activated"
@@ -173,13 +167,12 @@ def test_an_artifact_name_cannot_lead_outside_the_artifacts_folder(artifacts, na
 
 # --- Admin -------------------------------------------------------------------------------------
 
-def test_staff_see_the_versions_with_their_accuracy(client, staff, artifacts):
+def test_staff_see_the_versions_with_their_accuracy(staff_client, artifacts):
     copy_as(artifacts, "cnn-second", test_accuracy=0.5)
     services.model_versions_sync()
     ModelVersion.objects.filter(version="cnn-second").update(heldout_accuracy=0.75, heldout_images=8)
-    client.force_login(staff)
 
-    response = client.get(reverse("admin:recognition_modelversion_changelist"))
+    response = staff_client.get(reverse("admin:recognition_modelversion_changelist"))
 
     assert response.status_code == 200
     html = response.content.decode()
@@ -187,12 +180,11 @@ def test_staff_see_the_versions_with_their_accuracy(client, staff, artifacts):
     assert "50.00%" in html and "75.00%" in html
 
 
-def test_the_version_page_shows_per_class_accuracy_and_both_plots(client, staff, artifacts):
+def test_the_version_page_shows_per_class_accuracy_and_both_plots(staff_client, artifacts):
     services.model_versions_sync()
     version = ModelVersion.objects.get()
-    client.force_login(staff)
 
-    response = client.get(reverse("admin:recognition_modelversion_change", args=[version.pk]))
+    response = staff_client.get(reverse("admin:recognition_modelversion_change", args=[version.pk]))
 
     assert response.status_code == 200
     html = response.content.decode()
@@ -202,19 +194,18 @@ def test_the_version_page_shows_per_class_accuracy_and_both_plots(client, staff,
     for plot in ("confusion_matrix", "training_curves"):
         url = reverse("recognition:staff-model-plot", args=[version.version, plot])
         assert url in html
-        image = client.get(url)
+        image = staff_client.get(url)
         assert image.status_code == 200 and image["Content-Type"] == "image/png"
         assert b"".join(image.streaming_content) == (artifacts / version.path / f"{plot}.png").read_bytes()
 
 
-def test_staff_activate_a_version_with_the_admin_action(client, staff, artifacts):
+def test_staff_activate_a_version_with_the_admin_action(staff_client, staff, artifacts):
     copy_as(artifacts, "cnn-second")
     services.model_versions_sync()
     second = ModelVersion.objects.get(version="cnn-second")
-    client.force_login(staff)
 
-    response = client.post(reverse("admin:recognition_modelversion_changelist"),
-                           {"action": "activate", "_selected_action": [second.pk]}, follow=True)
+    response = staff_client.post(reverse("admin:recognition_modelversion_changelist"),
+                                 {"action": "activate", "_selected_action": [second.pk]}, follow=True)
 
     assert response.status_code == 200
     assert "Activated cnn-second: the next predictions use it." in response.content.decode()
@@ -222,23 +213,21 @@ def test_staff_activate_a_version_with_the_admin_action(client, staff, artifacts
     assert second.is_active and second.activated_by == staff
 
 
-def test_the_activate_action_wants_exactly_one_version(client, staff, artifacts):
+def test_the_activate_action_wants_exactly_one_version(staff_client, artifacts):
     copy_as(artifacts, "cnn-second")
     services.model_versions_sync()
-    client.force_login(staff)
 
-    response = client.post(reverse("admin:recognition_modelversion_changelist"),
-                           {"action": "activate",
-                            "_selected_action": list(ModelVersion.objects.values_list("pk", flat=True))},
-                           follow=True)
+    response = staff_client.post(reverse("admin:recognition_modelversion_changelist"),
+                                 {"action": "activate",
+                                  "_selected_action": list(ModelVersion.objects.values_list("pk", flat=True))},
+                                 follow=True)
 
     assert "Select exactly one version" in response.content.decode()
     assert not ModelVersion.objects.filter(is_active=True).exists()
 
 
-def test_staff_find_new_versions_from_the_admin(client, staff, artifacts):
-    client.force_login(staff)
-    response = client.post(reverse("admin:recognition_modelversion_sync"), follow=True)
+def test_staff_find_new_versions_from_the_admin(staff_client, artifacts):
+    response = staff_client.post(reverse("admin:recognition_modelversion_sync"), follow=True)
     assert response.status_code == 200
     assert f"Registered 1 new version: {shipped_version()}" in response.content.decode()
     assert ModelVersion.objects.filter(version=shipped_version()).exists()
@@ -264,16 +253,14 @@ def test_others_reach_no_model_admin_page(client, request, who, artifacts):
 
 
 @pytest.mark.parametrize("plot", ["metadata", "model", "..%2Fmetadata", "current"])
-def test_the_plot_view_serves_only_the_two_plots(client, staff, artifacts, plot):
+def test_the_plot_view_serves_only_the_two_plots(staff_client, artifacts, plot):
     services.model_versions_sync()
-    client.force_login(staff)
-    response = client.get(f"/staff/models/{shipped_version()}/{plot}.png")
+    response = staff_client.get(f"/staff/models/{shipped_version()}/{plot}.png")
     assert response.status_code == 404
 
 
-def test_the_plot_view_is_404_for_an_unknown_version(client, staff, artifacts):
-    client.force_login(staff)
-    response = client.get(reverse("recognition:staff-model-plot", args=["cnn-nowhere", "confusion_matrix"]))
+def test_the_plot_view_is_404_for_an_unknown_version(staff_client, artifacts):
+    response = staff_client.get(reverse("recognition:staff-model-plot", args=["cnn-nowhere", "confusion_matrix"]))
     assert response.status_code == 404
 
 
@@ -286,12 +273,17 @@ def test_the_heldout_split_is_fixed_by_the_id_and_holds_out_about_a_fifth():
     assert 0.17 < sum(first) / len(ids) < 0.23
 
 
-def reviewed(owner, png: bytes, label: str, mode: str = "digit") -> Prediction:
-    prediction = finished(owner, png, mode)
-    return services.prediction_review(prediction=prediction, label=label, reviewer=None)
+@pytest.fixture
+def reviewed(finished_prediction):
+    """Makes finished predictions reviewed with a label: ``reviewed(owner, png, label, mode="digit")``."""
+    def make(owner, png: bytes, label: str, mode: str = "digit") -> Prediction:
+        prediction = finished_prediction(owner, png, mode=mode)
+        return services.prediction_review(prediction=prediction, label=label, reviewer=None)
+
+    return make
 
 
-def reviewed_on_both_sides(owner, mnist_test, *, heldout: int, train: int) -> list[Prediction]:
+def reviewed_on_both_sides(reviewed, owner, mnist_test, *, heldout: int, train: int) -> list[Prediction]:
     """Reviewed digits until at least ``heldout`` are held out and ``train`` are not (ids are random)."""
     x, y = mnist_test
     made = []
@@ -303,8 +295,8 @@ def reviewed_on_both_sides(owner, mnist_test, *, heldout: int, train: int) -> li
     raise AssertionError("the split never held out enough")
 
 
-def test_heldout_predictions_are_never_in_the_training_images(owner, mnist_test):
-    made = reviewed_on_both_sides(owner, mnist_test, heldout=3, train=10)
+def test_heldout_predictions_are_never_in_the_training_images(owner, mnist_test, reviewed):
+    made = reviewed_on_both_sides(reviewed, owner, mnist_test, heldout=3, train=10)
     images = retraining.reviewed_images()
 
     heldout = {p.pk for p in made if retraining.is_heldout(p.pk)}
@@ -317,7 +309,7 @@ def test_heldout_predictions_are_never_in_the_training_images(owner, mnist_test)
         assert (p.model_input(0).tobytes() in trained_pixels) == (p.pk not in heldout)
 
 
-def test_a_number_gives_its_digits_only_if_the_label_matches_them(owner, number_png):
+def test_a_number_gives_its_digits_only_if_the_label_matches_them(owner, number_png, reviewed):
     matching = reviewed(owner, number_png[0], number_png[1], mode="number")
     mismatched = reviewed(owner, number_png[0], number_png[1] + "1", mode="number")
     images = retraining.reviewed_images()
@@ -329,9 +321,10 @@ def test_a_number_gives_its_digits_only_if_the_label_matches_them(owner, number_
     assert "".join(str(v) for v in labels) == number_png[1]
 
 
-def test_unreviewed_and_unanswered_predictions_are_not_training_data(owner, digit_png, blank_png):
-    finished(owner, digit_png[0])
-    finished(owner, blank_png)
+def test_unreviewed_and_unanswered_predictions_are_not_training_data(owner, digit_png, blank_png,
+                                                                    finished_prediction):
+    finished_prediction(owner, digit_png[0])
+    finished_prediction(owner, blank_png)
     images = retraining.reviewed_images()
     assert len(images.x_train) == len(images.x_heldout) == 0
 
@@ -349,8 +342,9 @@ def test_a_retrained_model_serves_only_if_it_is_no_worse_on_mnist_and_better_on_
     assert decision is activates and reason in why
 
 
-def test_train_model_with_feedback_registers_the_version_and_explains_its_decision(owner, artifacts, mnist_test):
-    made = reviewed_on_both_sides(owner, mnist_test, heldout=2, train=4)
+def test_train_model_with_feedback_registers_the_version_and_explains_its_decision(owner, artifacts, mnist_test,
+                                                                                  reviewed):
+    made = reviewed_on_both_sides(reviewed, owner, mnist_test, heldout=2, train=4)
     heldout = sum(retraining.is_heldout(p.pk) for p in made)
     out = io.StringIO()
 

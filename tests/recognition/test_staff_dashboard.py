@@ -17,13 +17,6 @@ pytestmark = pytest.mark.django_db
 DASHBOARD = reverse("staff-dashboard")
 
 
-def finished(owner, png: bytes, mode: str = "digit") -> Prediction:
-    prediction = services.prediction_create(owner=owner, image=png, source="draw", mode=mode)
-    services.predictions_run([prediction.pk])
-    prediction.refresh_from_db()
-    return prediction
-
-
 def text(response) -> str:
     return " ".join(re.sub(r"<[^>]+>", " ", response.content.decode()).split())
 
@@ -59,13 +52,13 @@ def element_text(response, name: str) -> str:
 
 
 @pytest.fixture
-def labelled(owner, other, digit_png):
+def labelled(owner, other, digit_png, finished_prediction):
     """Three labelled answers of 7, two right: feedback 7, reviewed 7 over feedback 1, feedback 1;
     and one unlabelled."""
-    right_by_feedback = finished(owner, digit_png[0])
-    right_by_review = finished(other, digit_png[0])
-    wrong = finished(owner, digit_png[0])
-    unlabelled = finished(owner, digit_png[0])
+    right_by_feedback = finished_prediction(owner, digit_png[0])
+    right_by_review = finished_prediction(other, digit_png[0])
+    wrong = finished_prediction(owner, digit_png[0])
+    unlabelled = finished_prediction(owner, digit_png[0])
     services.prediction_give_feedback(prediction=right_by_feedback, label="7")
     services.prediction_give_feedback(prediction=right_by_review, label="1")
     services.prediction_review(prediction=right_by_review, label="7", reviewer=None)
@@ -81,32 +74,30 @@ def test_it_is_404_for_everyone_but_staff(client, request, who):
     assert client.get(DASHBOARD).status_code == 404
 
 
-def test_it_shows_accuracy_measured_on_labelled_predictions_reviewed_label_first(client, staff, labelled):
-    client.force_login(staff)
-
-    response = client.get(DASHBOARD)
+def test_it_shows_accuracy_measured_on_labelled_predictions_reviewed_label_first(staff_client, labelled):
+    response = staff_client.get(DASHBOARD)
 
     assert response.status_code == 200
     accuracy = element_text(response, "dash-accuracy")
     assert "66.7%" in accuracy and "2 right of 3 labelled answers" in accuracy
 
 
-def test_it_counts_a_labelled_image_without_an_answer_apart(client, staff, labelled, owner, blank_png):
-    failed = finished(owner, blank_png)
+def test_it_counts_a_labelled_image_without_an_answer_apart(staff_client, labelled, owner, blank_png,
+                                                            finished_prediction):
+    failed = finished_prediction(owner, blank_png)
     services.prediction_give_feedback(prediction=failed, label="4")
-    client.force_login(staff)
 
-    accuracy = element_text(client.get(DASHBOARD), "dash-accuracy")
+    accuracy = element_text(staff_client.get(DASHBOARD), "dash-accuracy")
 
     assert "66.7%" in accuracy and "1 labelled image not answered" in accuracy
 
 
-def test_the_confusion_matrix_counts_right_digit_against_answer(client, staff, labelled, owner, number_png):
-    number = finished(owner, number_png[0], mode="number")
+def test_the_confusion_matrix_counts_right_digit_against_answer(staff_client, labelled, owner, number_png,
+                                                                finished_prediction):
+    number = finished_prediction(owner, number_png[0], mode="number")
     services.prediction_give_feedback(prediction=number, label=number_png[1])  # numbers stay out
-    client.force_login(staff)
 
-    response = client.get(DASHBOARD)
+    response = staff_client.get(DASHBOARD)
 
     assert dashboard.confusion_matrix()[7][7] == 2 and dashboard.confusion_matrix()[1][7] == 1
     assert sum(map(sum, dashboard.confusion_matrix())) == 3
@@ -119,35 +110,32 @@ def test_the_confusion_matrix_counts_right_digit_against_answer(client, staff, l
     assert re.search(r'--strength: 0.000"\s+data-testid="cell-7-1"', html)
 
 
-def test_it_shows_the_share_answered_with_low_confidence(client, staff, labelled):
+def test_it_shows_the_share_answered_with_low_confidence(staff_client, labelled):
     for name, confidence in [("right_by_feedback", 0.5), ("right_by_review", 0.79),
                              ("wrong", 0.8), ("unlabelled", 0.99)]:
         Prediction.objects.filter(pk=labelled[name].pk).update(confidence=confidence)
-    client.force_login(staff)
 
-    low = element_text(client.get(DASHBOARD), "dash-low-confidence")
+    low = element_text(staff_client.get(DASHBOARD), "dash-low-confidence")
 
     assert "50.0%" in low and "2 of 4 answered" in low
 
 
-def test_it_charts_predictions_per_day_for_30_days(client, staff, labelled):
+def test_it_charts_predictions_per_day_for_30_days(staff_client, labelled):
     now = timezone.now()
     Prediction.objects.filter(pk=labelled["wrong"].pk).update(created_at=now - timedelta(days=3))
     Prediction.objects.filter(pk=labelled["unlabelled"].pk).update(created_at=now - timedelta(days=45))
-    client.force_login(staff)
 
-    response = client.get(DASHBOARD)
+    response = staff_client.get(DASHBOARD)
 
     counts = [int(n) for n in re.findall(r'data-testid="day-bar" data-count="(\d+)"', response.content.decode())]
     assert len(counts) == 30 and counts[-1] == 2 and counts[-4] == 1 and sum(counts) == 3
     assert element_text(response, "dash-volume") == "Predictions, last 30 days 3"
 
 
-def test_the_review_queue_lists_the_least_confident_and_the_disputed_not_yet_reviewed(client, staff, labelled):
+def test_the_review_queue_lists_the_least_confident_and_the_disputed_not_yet_reviewed(staff_client, labelled):
     Prediction.objects.filter(pk=labelled["unlabelled"].pk).update(confidence=0.01)
-    client.force_login(staff)
 
-    response = client.get(DASHBOARD)
+    response = staff_client.get(DASHBOARD)
 
     least = response.context["queue"]["least_confident"]
     disputed = response.context["queue"]["disputed"]
@@ -159,16 +147,15 @@ def test_the_review_queue_lists_the_least_confident_and_the_disputed_not_yet_rev
     assert "answered 7, owner says 1" in element_text(response, "queue-disputed")
 
 
-def test_it_lists_the_slowest_predictions_by_run_time_and_by_waiting_time(client, staff, labelled):
+def test_it_lists_the_slowest_predictions_by_run_time_and_by_waiting_time(staff_client, labelled):
     start = timezone.now()
     timings = {"wrong": (0, 5, 6), "unlabelled": (30, 31, 32), "right_by_feedback": (0, 0.1, 0.2)}
     for name, (started, finished_after, _) in timings.items():
         Prediction.objects.filter(pk=labelled[name].pk).update(
             created_at=start, started_at=start + timedelta(seconds=started),
             finished_at=start + timedelta(seconds=finished_after))
-    client.force_login(staff)
 
-    response = client.get(DASHBOARD)
+    response = staff_client.get(DASHBOARD)
 
     slowest = response.context["slowest"]
     assert slowest["run"][0].pk == labelled["wrong"].pk
@@ -176,11 +163,10 @@ def test_it_lists_the_slowest_predictions_by_run_time_and_by_waiting_time(client
     assert "5.00 s" in element_text(response, "slowest-run") and "31.00 s" in element_text(response, "slowest-total")
 
 
-def test_it_shows_the_serving_model_with_per_class_accuracy_and_plots(client, staff):
+def test_it_shows_the_serving_model_with_per_class_accuracy_and_plots(staff_client):
     metadata = json.loads((Path(settings.ML_MODEL_DIR) / "metadata.json").read_text())
-    client.force_login(staff)
 
-    response = client.get(DASHBOARD)
+    response = staff_client.get(DASHBOARD)
 
     model = element_text(response, "dash-model")
     assert metadata["version"] in model and f"{100 * metadata['test_accuracy']:.2f}% on MNIST test" in model
@@ -191,22 +177,18 @@ def test_it_shows_the_serving_model_with_per_class_accuracy_and_plots(client, st
     for plot in ("confusion_matrix", "training_curves"):
         url = reverse("recognition:staff-model-plot", args=[metadata["version"], plot])
         assert url in html
-        image = client.get(url)
+        image = staff_client.get(url)
         assert image.status_code == 200 and image["Content-Type"] == "image/png"
         assert b"".join(image.streaming_content)[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_it_renders_with_no_predictions_at_all(client, staff):
-    client.force_login(staff)
-
-    response = client.get(DASHBOARD)
+def test_it_renders_with_no_predictions_at_all(staff_client):
+    response = staff_client.get(DASHBOARD)
 
     assert response.status_code == 200
     assert "Nothing to review." in text(response) and "—" in element_text(response, "dash-accuracy")
 
 
-def test_staff_find_the_dashboard_in_the_menu_and_others_do_not(client, staff, owner):
-    client.force_login(staff)
-    assert f'href="{DASHBOARD}" data-testid="nav-dashboard"' in client.get(reverse("home")).content.decode()
-    client.force_login(owner)
-    assert 'data-testid="nav-dashboard"' not in client.get(reverse("home")).content.decode()
+def test_staff_find_the_dashboard_in_the_menu_and_others_do_not(staff_client, owner_client):
+    assert f'href="{DASHBOARD}" data-testid="nav-dashboard"' in staff_client.get(reverse("home")).content.decode()
+    assert 'data-testid="nav-dashboard"' not in owner_client.get(reverse("home")).content.decode()

@@ -19,21 +19,8 @@ CSV_HEADER = ["id", "created_at", "source", "mode", "status", "answer", "confide
               "model_version", "error"]
 
 
-def _done(owner, image: bytes, *, mode="digit", source="draw") -> Prediction:
-    prediction = services.prediction_create(owner=owner, image=image, source=source, mode=mode)
-    services.predictions_run([prediction.pk])
-    prediction.refresh_from_db()
-    return prediction
-
-
 def _pending(owner, image: bytes) -> Prediction:
     return services.prediction_create(owner=owner, image=image, source="upload")
-
-
-def _logged_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def _row_ids(response) -> list[str]:
@@ -62,8 +49,9 @@ def test_it_sends_anonymous_visitors_to_log_in_and_back(client, path):
     assert response.url == f"/accounts/login/?next={path}"
 
 
-def test_it_sends_anonymous_visitors_to_log_in_from_a_prediction_and_changes_nothing(client, owner, digit_png):
-    prediction = _done(owner, digit_png[0])
+def test_it_sends_anonymous_visitors_to_log_in_from_a_prediction_and_changes_nothing(client, owner, digit_png,
+                                                                                     finished_prediction):
+    prediction = finished_prediction(owner, digit_png[0])
 
     for path in _urls_of(prediction).values():
         response = client.get(path)
@@ -79,10 +67,11 @@ def test_it_sends_anonymous_visitors_to_log_in_from_a_prediction_and_changes_not
 
 
 @pytest.mark.parametrize("outsider", ["other", "staff"])
-def test_it_answers_404_for_someone_elses_prediction_on_every_page(request, owner, digit_png, outsider):
+def test_it_answers_404_for_someone_elses_prediction_on_every_page(request, owner, digit_png, outsider,
+                                                                   finished_prediction):
     # Staff too: reviewing other people's predictions is the admin's job, not these pages'.
-    prediction = _done(owner, digit_png[0])
-    client = _logged_in(request.getfixturevalue(outsider))
+    prediction = finished_prediction(owner, digit_png[0])
+    client = request.getfixturevalue(f"{outsider}_client")
 
     for path in _urls_of(prediction).values():
         assert client.get(path).status_code == 404, path
@@ -94,22 +83,21 @@ def test_it_answers_404_for_someone_elses_prediction_on_every_page(request, owne
     assert Prediction.objects.filter(pk=prediction.pk).exists()
 
 
-def test_it_shows_the_owner_their_prediction_image_and_model_input(owner, digit_png):
-    prediction = _done(owner, digit_png[0])
-    client = _logged_in(owner)
+def test_it_shows_the_owner_their_prediction_image_and_model_input(owner, digit_png, finished_prediction, owner_client):
+    prediction = finished_prediction(owner, digit_png[0])
 
-    image = client.get(_urls_of(prediction)["image"])
-    model_input = client.get(_urls_of(prediction)["model-input"])
+    image = owner_client.get(_urls_of(prediction)["image"])
+    model_input = owner_client.get(_urls_of(prediction)["model-input"])
 
     assert image.status_code == 200 and b"".join(image.streaming_content) == digit_png[0]
     assert model_input.status_code == 200 and model_input["Content-Type"] == "image/png"
 
 
 @pytest.mark.parametrize("name", ["recognition:feedback", "recognition:delete"])
-def test_it_refuses_to_change_state_on_get(owner, digit_png, name):
-    prediction = _done(owner, digit_png[0])
+def test_it_refuses_to_change_state_on_get(owner, digit_png, name, finished_prediction, owner_client):
+    prediction = finished_prediction(owner, digit_png[0])
 
-    response = _logged_in(owner).get(reverse(name, args=[prediction.pk]), {"label": "1"})
+    response = owner_client.get(reverse(name, args=[prediction.pk]), {"label": "1"})
 
     assert response.status_code == 405
     prediction.refresh_from_db()
@@ -118,8 +106,8 @@ def test_it_refuses_to_change_state_on_get(owner, digit_png, name):
 
 # --- Draw and upload ----------------------------------------------------------------------
 
-def test_it_renders_the_draw_page_with_its_canvas_controls_and_api_wiring(owner):
-    response = _logged_in(owner).get(reverse("recognition:draw"))
+def test_it_renders_the_draw_page_with_its_canvas_controls_and_api_wiring(owner_client):
+    response = owner_client.get(reverse("recognition:draw"))
 
     assert response.status_code == 200
     html = response.content.decode()
@@ -133,10 +121,11 @@ def test_it_renders_the_draw_page_with_its_canvas_controls_and_api_wiring(owner)
     assert 'class="nav-link active" href="/draw/"' in html
 
 
-def test_it_renders_the_upload_page_with_a_multiple_image_input_a_camera_input_and_the_size_limit(owner, settings):
+def test_it_renders_the_upload_page_with_a_multiple_image_input_a_camera_input_and_the_size_limit(
+        settings, owner_client):
     settings.MAX_UPLOAD_BYTES = 3 * 1024 * 1024
 
-    response = _logged_in(owner).get(reverse("recognition:upload"))
+    response = owner_client.get(reverse("recognition:upload"))
 
     assert response.status_code == 200
     html = response.content.decode()
@@ -153,11 +142,9 @@ def test_it_renders_the_upload_page_with_a_multiple_image_input_a_camera_input_a
     assert '<script type="module" src="/static/recognition/upload.js">' in html
 
 
-def test_it_serves_the_pages_scripts_and_styles(owner):
-    client = _logged_in(owner)
-
+def test_it_serves_the_pages_scripts_and_styles(owner_client):
     for name in ("api.js", "result.js", "draw.js", "upload.js", "detail.js", "recognition.css"):
-        response = client.get(f"/static/recognition/{name}")
+        response = owner_client.get(f"/static/recognition/{name}")
         assert response.status_code == 200, name
 
 
@@ -179,22 +166,24 @@ def test_it_lets_the_pages_post_to_the_api_with_the_csrf_token_from_their_meta_t
 
 # --- History ------------------------------------------------------------------------------
 
-def test_it_lists_only_my_predictions_newest_first(owner, other, digit_png, blank_png):
-    first = _done(owner, digit_png[0])
-    second = _done(owner, blank_png)
-    _done(other, digit_png[0])
+def test_it_lists_only_my_predictions_newest_first(owner, other, digit_png, blank_png, finished_prediction,
+                                                   owner_client):
+    first = finished_prediction(owner, digit_png[0])
+    second = finished_prediction(owner, blank_png)
+    finished_prediction(other, digit_png[0])
 
-    response = _logged_in(owner).get(HISTORY)
+    response = owner_client.get(HISTORY)
 
     assert response.status_code == 200
     assert _row_ids(response) == [str(second.pk), str(first.pk)]
 
 
-def test_it_shows_each_rows_thumbnail_answer_confidence_source_mode_status_and_feedback(owner, digit_png):
-    prediction = _done(owner, digit_png[0], source="upload")
+def test_it_shows_each_rows_thumbnail_answer_confidence_source_mode_status_and_feedback(
+        owner, digit_png, finished_prediction, owner_client):
+    prediction = finished_prediction(owner, digit_png[0], source="upload")
     services.prediction_give_feedback(prediction=prediction, label=prediction.answer)
 
-    html = " ".join(_logged_in(owner).get(HISTORY).content.decode().split())
+    html = " ".join(owner_client.get(HISTORY).content.decode().split())
 
     assert f'<img class="history-thumb" src="/predictions/{prediction.pk}/image" loading="lazy"' in html
     assert f'data-testid="history-answer">{digit_png[1]}</a>' in html
@@ -204,10 +193,10 @@ def test_it_shows_each_rows_thumbnail_answer_confidence_source_mode_status_and_f
     assert prediction.created_at.strftime("%Y-%m-%d %H:%M") in html
 
 
-def test_it_names_why_a_failed_row_failed(owner, blank_png):
-    _done(owner, blank_png)
+def test_it_names_why_a_failed_row_failed(owner, blank_png, finished_prediction, owner_client):
+    finished_prediction(owner, blank_png)
 
-    html = _logged_in(owner).get(HISTORY).content.decode()
+    html = owner_client.get(HISTORY).content.decode()
 
     assert ">No digit found</span>" in html
 
@@ -221,37 +210,38 @@ def test_it_names_why_a_failed_row_failed(owner, blank_png):
     ({"has_feedback": "false"}, ["number", "blank"]),
     ({"status": "done", "mode": "digit"}, ["seven"]),
 ])
-def test_it_filters_history(owner, digit_png, number_png, blank_png, query, expected):
+def test_it_filters_history(owner, digit_png, number_png, blank_png, query, expected, finished_prediction,
+                            owner_client):
     rows = {
-        "seven": _done(owner, digit_png[0]),
-        "blank": _done(owner, blank_png),
-        "number": _done(owner, number_png[0], mode="number", source="upload"),
+        "seven": finished_prediction(owner, digit_png[0]),
+        "blank": finished_prediction(owner, blank_png),
+        "number": finished_prediction(owner, number_png[0], mode="number", source="upload"),
     }
     services.prediction_give_feedback(prediction=rows["seven"], label="7")
 
-    response = _logged_in(owner).get(HISTORY, query)
+    response = owner_client.get(HISTORY, query)
 
     assert response.status_code == 200
     assert _row_ids(response) == [str(rows[name].pk) for name in expected]
 
 
-def test_it_filters_history_by_date_range(owner, digit_png, blank_png):
-    old = _done(owner, digit_png[0])
-    new = _done(owner, blank_png)
+def test_it_filters_history_by_date_range(owner, digit_png, blank_png, finished_prediction, owner_client):
+    old = finished_prediction(owner, digit_png[0])
+    new = finished_prediction(owner, blank_png)
     Prediction.objects.filter(pk=old.pk).update(created_at=datetime(2024, 1, 10, 12, tzinfo=timezone.utc))
     Prediction.objects.filter(pk=new.pk).update(created_at=datetime(2024, 3, 5, 12, tzinfo=timezone.utc))
-    client = _logged_in(owner)
 
-    assert _row_ids(client.get(HISTORY, {"created_before": "2024-01-10"})) == [str(old.pk)]
-    assert _row_ids(client.get(HISTORY, {"created_after": "2024-01-11"})) == [str(new.pk)]
-    assert _row_ids(client.get(HISTORY, {"created_after": "2024-01-01", "created_before": "2024-12-31"})) == [
+    assert _row_ids(owner_client.get(HISTORY, {"created_before": "2024-01-10"})) == [str(old.pk)]
+    assert _row_ids(owner_client.get(HISTORY, {"created_after": "2024-01-11"})) == [str(new.pk)]
+    assert _row_ids(owner_client.get(HISTORY, {"created_after": "2024-01-01", "created_before": "2024-12-31"})) == [
         str(new.pk), str(old.pk)]
 
 
-def test_it_shows_form_errors_for_invalid_filters_instead_of_failing(owner, digit_png):
-    _done(owner, digit_png[0])
+def test_it_shows_form_errors_for_invalid_filters_instead_of_failing(owner, digit_png, finished_prediction,
+                                                                     owner_client):
+    finished_prediction(owner, digit_png[0])
 
-    response = _logged_in(owner).get(HISTORY, {"status": "bogus", "created_after": "not-a-date"})
+    response = owner_client.get(HISTORY, {"status": "bogus", "created_after": "not-a-date"})
 
     assert response.status_code == 200
     html = response.content.decode()
@@ -260,13 +250,12 @@ def test_it_shows_form_errors_for_invalid_filters_instead_of_failing(owner, digi
     assert _row_ids(response) == []
 
 
-def test_it_paginates_history_25_a_page_and_keeps_the_filters_in_page_links(owner, digit_png, blank_png):
+def test_it_paginates_history_25_a_page_and_keeps_the_filters_in_page_links(owner, digit_png, blank_png, owner_client):
     services.predictions_create(owner=owner, images=[(digit_png[0], "")] * 27, source="upload")
     services.prediction_create(owner=owner, image=blank_png, source="draw")
-    client = _logged_in(owner)
 
-    first = client.get(HISTORY, {"source": "upload"})
-    second = client.get(HISTORY, {"source": "upload", "page": "2"})
+    first = owner_client.get(HISTORY, {"source": "upload"})
+    second = owner_client.get(HISTORY, {"source": "upload", "page": "2"})
 
     assert len(_row_ids(first)) == 25 and len(_row_ids(second)) == 2
     assert set(_row_ids(first)).isdisjoint(_row_ids(second))
@@ -275,30 +264,31 @@ def test_it_paginates_history_25_a_page_and_keeps_the_filters_in_page_links(owne
     assert "28 predictions" not in first.content.decode() and "27 predictions" in first.content.decode()
 
 
-def test_it_shows_the_last_page_for_a_page_number_out_of_range(owner, digit_png):
-    prediction = _done(owner, digit_png[0])
+def test_it_shows_the_last_page_for_a_page_number_out_of_range(owner, digit_png, finished_prediction, owner_client):
+    prediction = finished_prediction(owner, digit_png[0])
 
-    response = _logged_in(owner).get(HISTORY, {"page": "99"})
+    response = owner_client.get(HISTORY, {"page": "99"})
 
     assert response.status_code == 200
     assert _row_ids(response) == [str(prediction.pk)]
 
 
-def test_it_invites_a_new_user_to_draw_or_upload(owner):
-    html = _logged_in(owner).get(HISTORY).content.decode()
+def test_it_invites_a_new_user_to_draw_or_upload(owner_client):
+    html = owner_client.get(HISTORY).content.decode()
 
     assert 'data-testid="history-empty"' in html and 'href="/draw/"' in html
 
 
 # --- CSV export ---------------------------------------------------------------------------
 
-def test_it_exports_all_my_predictions_as_csv_with_a_header(owner, other, digit_png, blank_png):
-    seven = _done(owner, digit_png[0])
-    blank = _done(owner, blank_png, source="upload")
-    _done(other, digit_png[0])
+def test_it_exports_all_my_predictions_as_csv_with_a_header(owner, other, digit_png, blank_png, finished_prediction,
+                                                            owner_client):
+    seven = finished_prediction(owner, digit_png[0])
+    blank = finished_prediction(owner, blank_png, source="upload")
+    finished_prediction(other, digit_png[0])
     services.prediction_give_feedback(prediction=seven, label="1")
 
-    response = _logged_in(owner).get(reverse("recognition:history-export"))
+    response = owner_client.get(reverse("recognition:history-export"))
 
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
@@ -315,25 +305,25 @@ def test_it_exports_all_my_predictions_as_csv_with_a_header(owner, other, digit_
     assert by_id[str(blank.pk)]["confidence"] == "" and by_id[str(blank.pk)]["error"] == blank.error
 
 
-def test_it_exports_only_the_rows_matching_the_filters(owner, digit_png, blank_png):
-    _done(owner, digit_png[0])
-    blank = _done(owner, blank_png)
+def test_it_exports_only_the_rows_matching_the_filters(owner, digit_png, blank_png, finished_prediction, owner_client):
+    finished_prediction(owner, digit_png[0])
+    blank = finished_prediction(owner, blank_png)
 
-    rows = _csv(_logged_in(owner).get(reverse("recognition:history-export"), {"status": "failed"}))
+    rows = _csv(owner_client.get(reverse("recognition:history-export"), {"status": "failed"}))
 
     assert [row[0] for row in rows[1:]] == [str(blank.pk)]
 
 
-def test_it_exports_every_matching_row_not_just_one_page(owner, digit_png):
+def test_it_exports_every_matching_row_not_just_one_page(owner, digit_png, owner_client):
     services.predictions_create(owner=owner, images=[(digit_png[0], "")] * 30, source="draw")
 
-    rows = _csv(_logged_in(owner).get(reverse("recognition:history-export")))
+    rows = _csv(owner_client.get(reverse("recognition:history-export")))
 
     assert len(rows) == 31
 
 
-def test_it_sends_an_export_with_invalid_filters_to_the_history_form(owner):
-    response = _logged_in(owner).get(reverse("recognition:history-export"), {"status": "bogus"})
+def test_it_sends_an_export_with_invalid_filters_to_the_history_form(owner_client):
+    response = owner_client.get(reverse("recognition:history-export"), {"status": "bogus"})
 
     assert response.status_code == 302
     assert response.url == f"{HISTORY}?status=bogus"
@@ -341,10 +331,11 @@ def test_it_sends_an_export_with_invalid_filters_to_the_history_form(owner):
 
 # --- Detail -------------------------------------------------------------------------------
 
-def test_it_shows_a_number_with_its_inputs_charts_boxes_timings_and_model_version(owner, number_png):
-    prediction = _done(owner, number_png[0], mode="number")
+def test_it_shows_a_number_with_its_inputs_charts_boxes_timings_and_model_version(owner, number_png,
+                                                                                  finished_prediction, owner_client):
+    prediction = finished_prediction(owner, number_png[0], mode="number")
 
-    response = _logged_in(owner).get(reverse("recognition:detail", args=[prediction.pk]))
+    response = owner_client.get(reverse("recognition:detail", args=[prediction.pk]))
 
     assert response.status_code == 200
     html = response.content.decode()
@@ -361,19 +352,19 @@ def test_it_shows_a_number_with_its_inputs_charts_boxes_timings_and_model_versio
     assert 'data-status="done"' in html
 
 
-def test_it_explains_a_failed_prediction_in_words(owner, blank_png):
-    prediction = _done(owner, blank_png)
+def test_it_explains_a_failed_prediction_in_words(owner, blank_png, finished_prediction, owner_client):
+    prediction = finished_prediction(owner, blank_png)
 
-    html = _logged_in(owner).get(reverse("recognition:detail", args=[prediction.pk])).content.decode()
+    html = owner_client.get(reverse("recognition:detail", args=[prediction.pk])).content.decode()
 
     assert f'data-testid="detail-error">{services.NO_DIGIT_MESSAGE}<' in html
     assert "Traceback" not in html and 'data-testid="feedback-correct"' not in html
 
 
-def test_it_marks_a_pending_prediction_for_the_page_to_poll(owner, digit_png):
+def test_it_marks_a_pending_prediction_for_the_page_to_poll(owner, digit_png, owner_client):
     prediction = _pending(owner, digit_png[0])
 
-    html = _logged_in(owner).get(reverse("recognition:detail", args=[prediction.pk])).content.decode()
+    html = owner_client.get(reverse("recognition:detail", args=[prediction.pk])).content.decode()
 
     assert 'data-status="pending"' in html and 'data-testid="detail-pending"' in html
     assert f'data-id="{prediction.pk}"' in html
@@ -383,13 +374,12 @@ def test_it_marks_a_pending_prediction_for_the_page_to_poll(owner, digit_png):
 
 # --- Feedback -----------------------------------------------------------------------------
 
-def test_it_records_correct_as_the_answer(owner, digit_png):
-    prediction = _done(owner, digit_png[0])
-    client = _logged_in(owner)
-    detail = client.get(reverse("recognition:detail", args=[prediction.pk])).content.decode()
+def test_it_records_correct_as_the_answer(owner, digit_png, finished_prediction, owner_client):
+    prediction = finished_prediction(owner, digit_png[0])
+    detail = owner_client.get(reverse("recognition:detail", args=[prediction.pk])).content.decode()
     correct = re.search(r'<input type="hidden" name="label" value="(\d+)">', detail)[1]
 
-    response = client.post(reverse("recognition:feedback", args=[prediction.pk]), {"label": correct})
+    response = owner_client.post(reverse("recognition:feedback", args=[prediction.pk]), {"label": correct})
 
     assert response.status_code == 302
     assert response.url == reverse("recognition:detail", args=[prediction.pk])
@@ -397,12 +387,11 @@ def test_it_records_correct_as_the_answer(owner, digit_png):
     assert prediction.feedback_label == digit_png[1] and prediction.feedback_at is not None
 
 
-def test_it_records_the_right_answer_the_owner_gives(owner, number_png):
-    prediction = _done(owner, number_png[0], mode="number")
-    client = _logged_in(owner)
+def test_it_records_the_right_answer_the_owner_gives(owner, number_png, finished_prediction, owner_client):
+    prediction = finished_prediction(owner, number_png[0], mode="number")
 
-    response = client.post(reverse("recognition:feedback", args=[prediction.pk]), {"label": " 4021 "},
-                           follow=True)
+    response = owner_client.post(reverse("recognition:feedback", args=[prediction.pk]), {"label": " 4021 "},
+                                 follow=True)
 
     assert response.status_code == 200
     assert "recorded 4021 as the right answer" in response.content.decode()
@@ -415,11 +404,12 @@ def test_it_records_the_right_answer_the_owner_gives(owner, number_png):
     ("seven", "The label must be digits only (0-9)."),
     ("", "This field is required."),
 ])
-def test_it_shows_feedback_errors_on_the_page_and_keeps_the_old_label(owner, digit_png, label, message):
-    prediction = _done(owner, digit_png[0])
+def test_it_shows_feedback_errors_on_the_page_and_keeps_the_old_label(owner, digit_png, label, message,
+                                                                      finished_prediction, owner_client):
+    prediction = finished_prediction(owner, digit_png[0])
     services.prediction_give_feedback(prediction=prediction, label="3")
 
-    response = _logged_in(owner).post(reverse("recognition:feedback", args=[prediction.pk]), {"label": label})
+    response = owner_client.post(reverse("recognition:feedback", args=[prediction.pk]), {"label": label})
 
     assert response.status_code == 200
     assert f'<div class="invalid-feedback d-block" data-testid="error-label">{message}</div>' in \
@@ -430,18 +420,19 @@ def test_it_shows_feedback_errors_on_the_page_and_keeps_the_old_label(owner, dig
 
 # --- Delete -------------------------------------------------------------------------------
 
-def test_it_deletes_my_prediction_and_returns_to_history_with_a_message(owner, digit_png):
-    prediction = _done(owner, digit_png[0])
+def test_it_deletes_my_prediction_and_returns_to_history_with_a_message(owner, digit_png, finished_prediction,
+                                                                        owner_client):
+    prediction = finished_prediction(owner, digit_png[0])
 
-    response = _logged_in(owner).post(reverse("recognition:delete", args=[prediction.pk]), follow=True)
+    response = owner_client.post(reverse("recognition:delete", args=[prediction.pk]), follow=True)
 
     assert response.redirect_chain == [(HISTORY, 302)]
     assert "The prediction and its image were deleted." in response.content.decode()
     assert not Prediction.objects.filter(pk=prediction.pk).exists()
 
 
-def test_it_refuses_a_delete_without_the_csrf_token_and_accepts_one_with_it(owner, digit_png):
-    prediction = _done(owner, digit_png[0])
+def test_it_refuses_a_delete_without_the_csrf_token_and_accepts_one_with_it(owner, digit_png, finished_prediction):
+    prediction = finished_prediction(owner, digit_png[0])
     client = Client(enforce_csrf_checks=True)
     client.force_login(owner)
     detail = client.get(reverse("recognition:detail", args=[prediction.pk])).content.decode()
