@@ -8,6 +8,7 @@ import re
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.files.base import File
 from django.db import connection
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -115,11 +116,11 @@ class ImageField(serializers.Field):
         "media_type": "The data URL must have an image media type (image/png, image/jpeg, ...).",
     }
 
-    def to_internal_value(self, value) -> tuple[bytes, str]:
+    def to_internal_value(self, value) -> tuple[bytes | File, str]:
         if hasattr(value, "read"):
             if value.size > settings.MAX_UPLOAD_BYTES:
                 raise PayloadTooLarge(_too_large(value.size))
-            return value.read(), getattr(value, "name", "") or ""
+            return value, getattr(value, "name", "") or ""  # read by the service, one file at a time
         if not isinstance(value, str) or not value.strip():
             self.fail("required")
         text = value.strip()
@@ -167,7 +168,7 @@ class FeedbackSerializer(serializers.Serializer):
                                    help_text="The right answer (digits only); empty clears it.")
 
 
-def _create(request, images: list[tuple[bytes, str]], mode: str,
+def _create(request, images: list[tuple[bytes | File, str]], mode: str,
             source: str = Prediction.Source.API) -> list[Prediction]:
     """Create through the service, turning its validation errors into API errors."""
     try:
