@@ -25,6 +25,7 @@ from ml.artifact import ArtifactError, load_metadata
 from recognition import notify, selectors, services
 from recognition.filters import PredictionFilter
 from recognition.models import Prediction
+from recognition.validators import LABEL_MAX_LENGTH, validate_label
 
 MAX_WAIT_SECONDS = 10
 MAX_BATCH = 100
@@ -163,9 +164,16 @@ class BatchCreateSerializer(serializers.Serializer):
     mode = serializers.ChoiceField(choices=Prediction.Mode.choices, default=Prediction.Mode.DIGIT)
 
 
+@extend_schema_field({"type": "string", "pattern": "^[0-9]*$", "maxLength": LABEL_MAX_LENGTH})
+class LabelField(serializers.CharField):
+    """A label checked by the one label validator; "" clears it."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=LABEL_MAX_LENGTH, allow_blank=True, validators=[validate_label], **kwargs)
+
+
 class FeedbackSerializer(serializers.Serializer):
-    label = serializers.RegexField(r"^[0-9]{0,64}$", allow_blank=True,
-                                   help_text="The right answer (digits only); empty clears it.")
+    label = LabelField(help_text="The right answer (digits 0-9 only); empty clears it.")
 
 
 def _create(request, images: list[tuple[bytes | File, str]], mode: str,

@@ -27,6 +27,7 @@ from ml import preprocessing
 from ml.artifact import ArtifactError, load_metadata
 from recognition import dispatch, notify, selectors
 from recognition.models import ModelVersion, Prediction
+from recognition.validators import validate_label
 
 log = logging.getLogger(__name__)
 
@@ -267,8 +268,8 @@ def prediction_delete(*, prediction: Prediction) -> None:
 def prediction_label_clean(*, prediction: Prediction, label: str) -> str:
     """``label`` stripped, if it is a valid answer for this prediction; else ValidationError."""
     label = (label or "").strip()
-    if label and (not label.isdigit() or len(label) > 64):
-        raise ValidationError("The label must be digits only (0-9).", code="invalid_label")
+    if label:
+        validate_label(label)
     if label and prediction.mode == Prediction.Mode.DIGIT and len(label) != 1:
         raise ValidationError("This prediction is a single digit: give one digit, 0-9.", code="invalid_label")
     return label
