@@ -11,10 +11,12 @@ import logging
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.db import DatabaseError
-from django.urls import path
+from django.urls import path, re_path
+from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework import status
-from rest_framework.exceptions import APIException, ParseError, ValidationError
+from rest_framework.decorators import api_view
+from rest_framework.exceptions import APIException, NotFound, ParseError, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -24,6 +26,14 @@ from digitrec.uploads import RequestTooLarge
 from recognition import api as recognition_api
 
 log = logging.getLogger(__name__)
+
+
+@extend_schema(exclude=True)
+@api_view(["GET", "POST", "PUT", "PATCH", "DELETE"])
+def not_found(request):
+    """Any address under /api/v1/ that no route takes."""
+    raise NotFound("There is nothing at this address.")
+
 
 app_name = "api"
 urlpatterns = [
@@ -36,8 +46,10 @@ urlpatterns = [
          name="prediction-feedback"),
     path("model/", recognition_api.ActiveModel.as_view(), name="model"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    # Last: any other address ending in / (such as an id that is not a UUID) is a 404 in
+    # the API's format, not Django's HTML page. Without the slash, Django redirects first.
+    re_path(r"^[\s\S]*/$", not_found, name="not-found"),
 ]
-
 
 
 def _flatten(detail) -> dict:

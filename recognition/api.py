@@ -221,7 +221,7 @@ class PredictionListCreate(ListAPIView):
 
     @extend_schema(
         request={"multipart/form-data": PredictionCreateSerializer, "application/json": PredictionCreateSerializer},
-        parameters=[OpenApiParameter("wait", OpenApiTypes.INT, description=(
+        parameters=[OpenApiParameter("wait", {"type": "number", "minimum": 0, "maximum": MAX_WAIT_SECONDS}, description=(
             f"Wait up to this many seconds (at most {MAX_WAIT_SECONDS}) for the answer: 201 with the "
             "finished prediction if it is done in time, else 202 pending."))],
         responses={201: PredictionSerializer, 202: PredictionSerializer},
