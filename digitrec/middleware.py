@@ -52,7 +52,6 @@ class RequestSizeLimitMiddleware:
             length = 0
         if length <= settings.MAX_REQUEST_BYTES:
             return self.get_response(request)
-        log.warning("refused a %d-byte request body for %s", length, request.path)
         message = request_too_large_message()
         if request.path.startswith("/api/"):
             return JsonResponse({"error": {"code": "too_large", "message": message, "fields": {}}}, status=413)

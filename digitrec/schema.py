@@ -6,7 +6,6 @@ from __future__ import annotations
 from drf_spectacular import openapi
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
-from rest_framework.permissions import AllowAny
 
 
 class ErrorDetailSerializer(serializers.Serializer):

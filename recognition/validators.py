@@ -9,7 +9,6 @@ from django.core.exceptions import ValidationError
 LABEL_MAX_LENGTH = 64
 # [0-9], not \d or str.isdigit: those accept "²", "٣", "①" and "𝟟", which int() then
 # refuses or reads as another digit.
-LABEL_PATTERN = "^[0-9]+$"
 _LABEL = re.compile("[0-9]+")
 
 
