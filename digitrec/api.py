@@ -9,20 +9,31 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.db import DatabaseError
-from django.urls import path
+from django.urls import path, re_path
+from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework import status
-from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.decorators import api_view
+from rest_framework.exceptions import APIException, NotFound, ParseError, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from accounts.api import ObtainToken, Register
 from digitrec.middleware import RETRY_AFTER_SECONDS
+from digitrec.uploads import RequestTooLarge
 from recognition import api as recognition_api
 
 log = logging.getLogger(__name__)
+
+
+@extend_schema(exclude=True)
+@api_view(["GET", "POST", "PUT", "PATCH", "DELETE"])
+def not_found(request):
+    """Any address under /api/v1/ that no route takes."""
+    raise NotFound("There is nothing at this address.")
+
 
 app_name = "api"
 urlpatterns = [
@@ -35,8 +46,10 @@ urlpatterns = [
          name="prediction-feedback"),
     path("model/", recognition_api.ActiveModel.as_view(), name="model"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    # Last: any other address ending in / (such as an id that is not a UUID) is a 404 in
+    # the API's format, not Django's HTML page. Without the slash, Django redirects first.
+    re_path(r"^[\s\S]*/$", not_found, name="not-found"),
 ]
-
 
 
 def _flatten(detail) -> dict:
@@ -47,8 +60,9 @@ def _flatten(detail) -> dict:
 
 
 def exception_handler(exc, context):
-    """DRF's handler, reshaped into the one error format; database outages become 503 and
-    a body over Django's size limit 413."""
+    """DRF's handler, reshaped into the one error format; database outages become 503, a
+    body over a size limit 413, and too many files or fields 400 (Django raises those while
+    parsing; unmapped, they would be an HTML page and an ERROR in the log)."""
     if isinstance(exc, DatabaseError):
         log.error("database unavailable during an API request: %s", exc)
         return Response(
@@ -57,9 +71,17 @@ def exception_handler(exc, context):
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
-    if isinstance(exc, RequestDataTooBig):  # Django's limit on a whole body, met before DRF parses it
+    if isinstance(exc, RequestTooLarge):  # MAX_REQUEST_BYTES, counted while a multipart body streams in
+        exc = recognition_api.PayloadTooLarge(str(exc))
+    elif isinstance(exc, RequestDataTooBig):  # Django's limit on a whole body, met before DRF parses it
         exc = recognition_api.PayloadTooLarge(
             f"The request is too large: at most {settings.DATA_UPLOAD_MAX_MEMORY_SIZE / 2**20:.1f} MB in all.")
+    elif isinstance(exc, TooManyFilesSent):
+        exc = ParseError(f"Too many files: at most {settings.DATA_UPLOAD_MAX_NUMBER_FILES} in one request.",
+                         code="too_many_files")
+    elif isinstance(exc, TooManyFieldsSent):
+        exc = ParseError(f"Too many fields: at most {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} in one request.",
+                         code="too_many_fields")
     response = drf_exception_handler(exc, context)
     if response is None:
         return None  # an unexpected error: Django's 500 handling (logged, no traceback shown)

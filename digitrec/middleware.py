@@ -1,11 +1,15 @@
-"""Answers for when the database cannot be reached."""
+"""Answers given before a view runs: a database that cannot be reached, a request body
+over the size limit."""
 from __future__ import annotations
 
 import logging
 
+from django.conf import settings
 from django.db import DatabaseError
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
+
+from digitrec.uploads import request_too_large_message
 
 log = logging.getLogger(__name__)
 
@@ -30,3 +34,25 @@ class DatabaseUnavailableMiddleware:
         log.error("database unavailable for %s: %s", request.path, exception)
         body = render_to_string("503.html", {"retry_after": RETRY_AFTER_SECONDS})
         return HttpResponse(body, status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
+class RequestSizeLimitMiddleware:
+    """A request body over MAX_REQUEST_BYTES is refused from its Content-Length, before
+    anything reads it or touches the database: 413 in the API's error format under /api/,
+    a page saying so elsewhere. (A body without Content-Length is read as empty by Django;
+    one longer than it says is counted by digitrec.uploads.TotalSizeUploadHandler.)"""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length <= settings.MAX_REQUEST_BYTES:
+            return self.get_response(request)
+        message = request_too_large_message()
+        if request.path.startswith("/api/"):
+            return JsonResponse({"error": {"code": "too_large", "message": message, "fields": {}}}, status=413)
+        return HttpResponse(render_to_string("413.html", {"message": message}, request), status=413)

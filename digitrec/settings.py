@@ -58,6 +58,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "digitrec.middleware.RequestSizeLimitMiddleware",  # before anything reads the body
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before the session and auth middleware, which are the first to touch the database.
     "digitrec.middleware.DatabaseUnavailableMiddleware",
@@ -217,7 +218,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "digitrec.pagination.Pagination",
     "PAGE_SIZE": 20,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "digitrec.schema.AutoSchema",  # documents every error answer
     "EXCEPTION_HANDLER": "digitrec.api.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["digitrec.throttling.UserThrottle"],
     "DEFAULT_THROTTLE_RATES": {
@@ -335,6 +336,18 @@ LOGGING = {
 MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 10 * 1024 * 1024, minimum=1024)
 # Base64 in JSON is 4/3 of the file; leave room for it in request bodies.
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES * 4 // 3 + 64 * 1024
+# Largest request body of any kind (a multipart batch: its files together), refused with 413
+# from its Content-Length before it is read. 5 files at the 10 MB limit, or 100 of 0.5 MB:
+# a full batch of 100 x MAX_UPLOAD_BYTES (1 GB) in one request is not worth holding.
+MAX_REQUEST_BYTES = env_int("MAX_REQUEST_BYTES", 5 * MAX_UPLOAD_BYTES,
+                            minimum=DATA_UPLOAD_MAX_MEMORY_SIZE)
+# The first handler counts a multipart body's file bytes against MAX_REQUEST_BYTES as they
+# stream in; Django's own then keep small files in memory and spool others to disk.
+FILE_UPLOAD_HANDLERS = [
+    "digitrec.uploads.TotalSizeUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 # A pending prediction older than this is sent again by the sweeper (Celery beat, or a
 # thread in the embedded mode); after this many runs it is marked failed.
 PREDICTION_STALE_SECONDS = env_int("PREDICTION_STALE_SECONDS", 30, minimum=1)

@@ -13,8 +13,8 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),
     path("staff/", staff_views.staff_dashboard, name="staff-dashboard"),
-    path("api/v1/", include("digitrec.api")),
     # The split view serves Swagger UI's start-up script as a file: no inline script (CSP).
     path("api/v1/docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="api-docs"),
+    path("api/v1/", include("digitrec.api")),  # after the docs: it ends in a JSON 404 for any other address
     path("", include("recognition.urls")),
 ]

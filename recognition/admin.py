@@ -28,6 +28,7 @@ from django.views.decorators.http import require_POST
 from recognition import selectors, services
 from recognition.models import ModelVersion, Prediction
 from recognition.templatetags.predictions import percent, seconds_until
+from recognition.validators import validate_label
 
 
 class StaffPermissions:
@@ -127,8 +128,7 @@ class ReviewLabelForm(forms.Form):
 
     def clean_label(self) -> str:
         label = self.cleaned_data["label"].strip()
-        if not label.isdigit():
-            raise ValidationError("The label must be digits only (0-9).")
+        validate_label(label)
         return label
 
 

@@ -8,9 +8,9 @@ import re
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.files.base import File
 from django.db import connection
 from django.urls import reverse
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication
@@ -24,6 +24,7 @@ from ml.artifact import ArtifactError, load_metadata
 from recognition import notify, selectors, services
 from recognition.filters import PredictionFilter
 from recognition.models import Prediction
+from recognition.validators import LABEL_MAX_LENGTH, validate_label
 
 MAX_WAIT_SECONDS = 10
 MAX_BATCH = 100
@@ -115,11 +116,11 @@ class ImageField(serializers.Field):
         "media_type": "The data URL must have an image media type (image/png, image/jpeg, ...).",
     }
 
-    def to_internal_value(self, value) -> tuple[bytes, str]:
+    def to_internal_value(self, value) -> tuple[bytes | File, str]:
         if hasattr(value, "read"):
             if value.size > settings.MAX_UPLOAD_BYTES:
                 raise PayloadTooLarge(_too_large(value.size))
-            return value.read(), getattr(value, "name", "") or ""
+            return value, getattr(value, "name", "") or ""  # read by the service, one file at a time
         if not isinstance(value, str) or not value.strip():
             self.fail("required")
         text = value.strip()
@@ -162,12 +163,19 @@ class BatchCreateSerializer(serializers.Serializer):
     mode = serializers.ChoiceField(choices=Prediction.Mode.choices, default=Prediction.Mode.DIGIT)
 
 
+@extend_schema_field({"type": "string", "pattern": "^[0-9]*$", "maxLength": LABEL_MAX_LENGTH})
+class LabelField(serializers.CharField):
+    """A label checked by the one label validator; "" clears it."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=LABEL_MAX_LENGTH, allow_blank=True, validators=[validate_label], **kwargs)
+
+
 class FeedbackSerializer(serializers.Serializer):
-    label = serializers.RegexField(r"^[0-9]{0,64}$", allow_blank=True,
-                                   help_text="The right answer (digits only); empty clears it.")
+    label = LabelField(help_text="The right answer (digits 0-9 only); empty clears it.")
 
 
-def _create(request, images: list[tuple[bytes, str]], mode: str,
+def _create(request, images: list[tuple[bytes | File, str]], mode: str,
             source: str = Prediction.Source.API) -> list[Prediction]:
     """Create through the service, turning its validation errors into API errors."""
     try:
@@ -212,7 +220,7 @@ class PredictionListCreate(ListAPIView):
 
     @extend_schema(
         request={"multipart/form-data": PredictionCreateSerializer, "application/json": PredictionCreateSerializer},
-        parameters=[OpenApiParameter("wait", OpenApiTypes.INT, description=(
+        parameters=[OpenApiParameter("wait", {"type": "number", "minimum": 0, "maximum": MAX_WAIT_SECONDS}, description=(
             f"Wait up to this many seconds (at most {MAX_WAIT_SECONDS}) for the answer: 201 with the "
             "finished prediction if it is done in time, else 202 pending."))],
         responses={201: PredictionSerializer, 202: PredictionSerializer},

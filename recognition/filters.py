@@ -8,14 +8,6 @@ from recognition.models import Prediction
 DATE_INPUT = forms.DateInput(attrs={"type": "date"})
 
 
-class AnyYesNo(forms.NullBooleanSelect):
-    """Yes / No, and "Any" for no filter (Django's label for that is "Unknown")."""
-
-    def __init__(self, attrs=None):
-        super().__init__(attrs)
-        self.choices = [("unknown", "Any"), ("true", "Yes"), ("false", "No")]
-
-
 class PredictionFilter(django_filters.FilterSet):
     digit = django_filters.CharFilter(field_name="answer", lookup_expr="exact", label="Answer",
                                       help_text="The digit (or digit string) answered.")
@@ -28,12 +20,14 @@ class PredictionFilter(django_filters.FilterSet):
     created_before = django_filters.DateFilter(field_name="created_at", lookup_expr="date__lte",
                                                label="To", help_text="YYYY-MM-DD, inclusive.",
                                                widget=DATE_INPUT)
-    has_feedback = django_filters.BooleanFilter(method="filter_has_feedback", label="Has feedback",
-                                                widget=AnyYesNo)
+    # A choice, not a BooleanFilter: that one reads any other value ("null", "maybe") as
+    # "no filter", where a wrong value should be an error like any other.
+    has_feedback = django_filters.ChoiceFilter(choices=[("true", "Yes"), ("false", "No")], empty_label="Any",
+                                               method="filter_has_feedback", label="Has feedback")
 
     class Meta:
         model = Prediction
         fields = ["digit", "status", "source", "mode", "created_after", "created_before", "has_feedback"]
 
     def filter_has_feedback(self, queryset, name, value):
-        return queryset.exclude(feedback_label="") if value else queryset.filter(feedback_label="")
+        return queryset.exclude(feedback_label="") if value == "true" else queryset.filter(feedback_label="")

@@ -5,6 +5,8 @@ import numpy as np
 from django.conf import settings
 from django.db import models
 
+from recognition.validators import validate_label
+
 
 class Prediction(models.Model):
     """One image a person submitted and what the model answered: the source of truth.
@@ -56,12 +58,12 @@ class Prediction(models.Model):
     # Times sent to run: 1 when created, one more each time the stale sweeper resends it.
     attempts = models.PositiveSmallIntegerField(default=0)
 
-    feedback_label = models.CharField(max_length=64, blank=True,
+    feedback_label = models.CharField(max_length=64, blank=True, validators=[validate_label],
                                       help_text="The right answer, as the owner says.")
     feedback_at = models.DateTimeField(null=True, blank=True)
     # Staff's verdict (services.prediction_review): the label retraining trusts. It wins over
     # the owner's feedback wherever both exist.
-    reviewed_label = models.CharField(max_length=64, blank=True,
+    reviewed_label = models.CharField(max_length=64, blank=True, validators=[validate_label],
                                       help_text="The right answer, as staff reviewed it.")
     reviewed_at = models.DateTimeField(null=True, blank=True)
     reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,

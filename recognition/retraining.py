@@ -10,8 +10,10 @@ import hashlib
 from dataclasses import dataclass, field
 
 import numpy as np
+from django.core.exceptions import ValidationError
 
 from recognition.models import Prediction
+from recognition.validators import validate_label
 
 HELDOUT_SHARE = 0.2
 
@@ -38,6 +40,7 @@ class ReviewedImages:
     train_ids: set = field(default_factory=set)
     heldout_ids: set = field(default_factory=set)
     skipped: int = 0  # number predictions whose label does not match their segmented digits
+    invalid: int = 0  # labels that are not ASCII digits (stored before they were refused)
 
 
 def reviewed_images() -> ReviewedImages:
@@ -48,11 +51,16 @@ def reviewed_images() -> ReviewedImages:
     which is unknown, and it is skipped.
     """
     split: dict[bool, tuple[list, list, set]] = {False: ([], [], set()), True: ([], [], set())}
-    skipped = 0
+    skipped = invalid = 0
     rows = (Prediction.objects.filter(status=Prediction.Status.DONE).exclude(reviewed_label="")
             .only("id", "mode", "digits", "reviewed_label").order_by("created_at", "id"))
     for prediction in rows.iterator(chunk_size=500):
         label = prediction.reviewed_label
+        try:
+            validate_label(label)
+        except ValidationError:
+            invalid += 1
+            continue
         if len(label) != len(prediction.digits):
             skipped += 1
             continue
@@ -68,7 +76,8 @@ def reviewed_images() -> ReviewedImages:
 
     (x_train, y_train), (x_heldout, y_heldout) = arrays(*split[False][:2]), arrays(*split[True][:2])
     return ReviewedImages(x_train, y_train, x_heldout, y_heldout,
-                          train_ids=split[False][2], heldout_ids=split[True][2], skipped=skipped)
+                          train_ids=split[False][2], heldout_ids=split[True][2], skipped=skipped,
+                          invalid=invalid)
 
 
 def activation_decision(*, new_test: float, new_heldout: float | None, active_test: float | None,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.db.models import Case, F, Q, QuerySet, When
@@ -28,6 +28,7 @@ from ml.decoding import ImageDecodeError, check_image
 from ml.ink import NoDigitFound
 from recognition import dispatch, notify, selectors
 from recognition.models import ModelVersion, Prediction
+from recognition.validators import validate_label
 
 log = logging.getLogger(__name__)
 
@@ -60,16 +61,24 @@ def validate_image(data: bytes) -> str:
     return EXTENSIONS[image_format]
 
 
-def _store(data: bytes, extension: str) -> tuple[str, str]:
-    """Save the image under a content-derived name; identical images share one file."""
-    digest = hashlib.sha256(data).hexdigest()
+def _content(image: bytes | File) -> bytes:
+    """The image's bytes: an upload (in memory or a temporary file) is read only now."""
+    if isinstance(image, bytes):
+        return image
+    image.seek(0)
+    return image.read()
+
+
+def _store(image: bytes | File, digest: str, extension: str) -> str:
+    """Save the image under a content-derived name; identical images share one file. An
+    upload is copied (or moved, from a temporary file) chunk by chunk."""
     name = f"predictions/{digest[:2]}/{digest}.{extension}"
     if not default_storage.exists(name):
-        name = default_storage.save(name, ContentFile(data))
-    return name, digest
+        name = default_storage.save(name, ContentFile(image) if isinstance(image, bytes) else image)
+    return name
 
 
-def prediction_create(*, owner, image: bytes, source: str, mode: str = Prediction.Mode.DIGIT,
+def prediction_create(*, owner, image: bytes | File, source: str, mode: str = Prediction.Mode.DIGIT,
                       image_name: str = "") -> Prediction:
     """Validate and store an image, save a pending prediction, and queue it once committed.
 
@@ -78,18 +87,25 @@ def prediction_create(*, owner, image: bytes, source: str, mode: str = Predictio
     return predictions_create(owner=owner, images=[(image, image_name)], source=source, mode=mode)[0]
 
 
-def predictions_create(*, owner, images: list[tuple[bytes, str]], source: str,
+def predictions_create(*, owner, images: list[tuple[bytes | File, str]], source: str,
                        mode: str = Prediction.Mode.DIGIT) -> list[Prediction]:
-    """Several images at once (the batch endpoint): all are valid and stored, or none is."""
+    """Several images at once (the batch endpoint): all are valid and stored, or none is.
+
+    Each image is bytes or an upload; an upload's bytes are in memory one file at a time:
+    read, checked and hashed, then let go, before the next is read.
+    """
     if mode not in Prediction.Mode.values:
         raise ValidationError(f"Mode must be one of: {', '.join(Prediction.Mode.values)}.", code="invalid_mode")
-    checked = [(data, name, validate_image(data)) for data, name in images]
+    checked = []
+    for image, name in images:
+        data = _content(image)
+        checked.append((image, name, validate_image(data), hashlib.sha256(data).hexdigest(), len(data)))
+        del data
     now = timezone.now()
     predictions = []
-    for data, name, extension in checked:
-        stored, digest = _store(data, extension)
+    for image, name, extension, digest, size in checked:
         predictions.append(Prediction(
-            owner=owner, image=stored, image_sha256=digest, image_bytes=len(data),
+            owner=owner, image=_store(image, digest, extension), image_sha256=digest, image_bytes=size,
             image_name=name[:200], source=source, mode=mode, queued_at=now, attempts=1,
         ))
     if len(predictions) == 1:
@@ -253,8 +269,8 @@ def prediction_delete(*, prediction: Prediction) -> None:
 def prediction_label_clean(*, prediction: Prediction, label: str) -> str:
     """``label`` stripped, if it is a valid answer for this prediction; else ValidationError."""
     label = (label or "").strip()
-    if label and (not label.isdigit() or len(label) > 64):
-        raise ValidationError("The label must be digits only (0-9).", code="invalid_label")
+    if label:
+        validate_label(label)
     if label and prediction.mode == Prediction.Mode.DIGIT and len(label) != 1:
         raise ValidationError("This prediction is a single digit: give one digit, 0-9.", code="invalid_label")
     return label

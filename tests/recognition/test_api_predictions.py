@@ -93,9 +93,10 @@ def test_a_client_chooses_the_page_size_up_to_100(owner, other):
     one = client.get(LIST, {"page_size": 1}).json()
     assert one["count"] == 105 and len(one["results"]) == 1 and "page_size=1" in one["next"]
     assert len(client.get(LIST, {"page_size": 1000}).json()["results"]) == 100
-    for wrong in ("0", "-3", "many"):  # not a positive whole number: the default page
+    for wrong in ("0", "-3", "many", "1.5", "٣"):  # not a positive whole number
         response = client.get(LIST, {"page_size": wrong})
-        assert response.status_code == 200 and len(response.json()["results"]) == 20
+        assert response.status_code == 400
+        assert _error(response)["fields"] == {"page_size": ["A whole number from 1 to 100."]}
 
 
 def test_feedback_and_delete(owner, digit_png, finished_prediction):
@@ -243,3 +244,14 @@ def test_wait_in_the_embedded_mode_answers_201_with_what_the_row_holds(owner, di
         dispatch.shutdown()
     assert response.status_code == 201 and response.json()["digit"] == int(digit_png[1])
     assert client.get(f"{LIST}{response.json()['id']}/").json() == response.json()
+
+
+@pytest.mark.parametrize("path", [f"{LIST}not-a-uuid/", f"{LIST}not-a-uuid/feedback/", "/api/v1/nothing-here/"])
+def test_an_address_no_route_takes_is_a_json_404(owner, path):
+    response = _client(owner).get(path)
+    assert response.status_code == 404 and _error(response)["code"] == "not_found"
+
+
+def test_has_feedback_other_than_true_or_false_is_400(owner):
+    response = _client(owner).get(LIST, {"has_feedback": "null"})
+    assert response.status_code == 400 and "has_feedback" in _error(response)["fields"]

@@ -1,6 +1,8 @@
-"""The OpenAPI schema is valid, and the API keeps to it: schemathesis generates requests
-from the schema for every operation and checks that no answer is a 5xx and every answer
-matches what the schema documents."""
+"""The OpenAPI schema is valid, and the API keeps to it: schemathesis generates valid and
+invalid requests from the schema for every operation and runs all its checks but
+positive_data_acceptance (a valid-looking request may still be refused: random bytes are
+not an image): no 5xx, every status, header, media type and body documented, invalid data
+refused, no answer without the token."""
 import re
 
 import pytest
@@ -9,11 +11,7 @@ from django.core.cache import cache
 from django.core.wsgi import get_wsgi_application
 from hypothesis import HealthCheck, settings
 from rest_framework.authtoken.models import Token
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-)
-from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 app = get_wsgi_application()
 schema = schemathesis.openapi.from_wsgi("/api/v1/schema/", app)
@@ -59,7 +57,4 @@ def token(owner):
 @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
 @pytest.mark.django_db
 def test_the_api_matches_its_schema(case, token):
-    case.call_and_validate(
-        headers={"Authorization": f"Token {token}"},
-        checks=[not_a_server_error, response_schema_conformance, content_type_conformance],
-    )
+    case.call_and_validate(headers={"Authorization": f"Token {token}"}, excluded_checks=[positive_data_acceptance])

@@ -62,7 +62,9 @@ class Command(BaseCommand):
                 f"Reviewed predictions: {len(reviewed.y_train)} images to train on, "
                 f"{len(reviewed.y_heldout)} held out"
                 + (f", {reviewed.skipped} numbers skipped (label length differs from the digits found)"
-                   if reviewed.skipped else "") + "."
+                   if reviewed.skipped else "")
+                + (f", {reviewed.invalid} skipped for a label that is not digits 0-9" if reviewed.invalid else "")
+                + "."
             )
         command = "python manage.py train_model" + "".join(
             f" --{f.name.replace('_', '-')} {getattr(config, f.name)}"
