@@ -202,7 +202,7 @@ CELERY_TIMEZONE = TIME_ZONE
 REST_FRAMEWORK = {
     # Token first: an anonymous API client gets 401 with "WWW-Authenticate: Token".
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "accounts.authentication.TokenAuthentication",  # DRF's, in one cheap query
+        "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
