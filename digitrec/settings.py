@@ -182,6 +182,15 @@ MNIST_DIR = Path(env_str("MNIST_DIR", str(VAR_DIR / "mnist")))
 
 # No broker means the web process runs inference itself (in-process mode).
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "")
+# With a broker, workers wake the waiting request through this Redis (the broker itself
+# when it is Redis). Unused in the in-process mode.
+REDIS_URL = env_str("REDIS_URL", "") or (
+    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else "")
+if CELERY_BROKER_URL and not REDIS_URL:
+    raise ImproperlyConfigured(
+        "REDIS_URL must be set when CELERY_BROKER_URL is not a Redis URL: finished predictions "
+        "are announced to the waiting requests through Redis."
+    )
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", "") or None
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"

@@ -25,7 +25,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
-from recognition import selectors, services
+from recognition import model_versions, selectors, services
 from recognition.models import ModelVersion, Prediction
 from recognition.templatetags.predictions import percent, seconds_until
 
@@ -329,7 +329,7 @@ class ModelVersionAdmin(StaffPermissions, admin.ModelAdmin):
                      name="recognition_modelversion_sync"), *super().get_urls()]
 
     def sync_view(self, request):
-        created = services.model_versions_sync()
+        created = model_versions.model_versions_sync()
         self.message_user(request, f"Registered {len(created)} new version{'' if len(created) == 1 else 's'}"
                           + (": " + ", ".join(v.version for v in created) if created else "."), messages.SUCCESS)
         return redirect("admin:recognition_modelversion_changelist")
@@ -384,7 +384,7 @@ class ModelVersionAdmin(StaffPermissions, admin.ModelAdmin):
             self.message_user(request, "Select exactly one version to activate.", messages.ERROR)
             return None
         try:
-            version = services.model_version_activate(version=queryset.get(), by=request.user)
+            version = model_versions.model_version_activate(version=queryset.get(), by=request.user)
         except ValidationError as exc:
             self.message_user(request, exc.messages[0], messages.ERROR)
             return None

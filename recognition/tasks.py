@@ -1,4 +1,4 @@
-"""Celery tasks: thin interfaces to the services, like views."""
+"""Celery tasks: thin interfaces to the runs, like views."""
 from __future__ import annotations
 
 import logging
@@ -7,8 +7,9 @@ import os
 from celery import shared_task
 from celery.signals import worker_init, worker_process_init
 from django.conf import settings
+from django.db import close_old_connections
 
-from recognition import dispatch, selectors, services
+from recognition import runs, selectors, transport
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,15 @@ def load_model_in_threaded_worker(sender=None, **_kwargs) -> None:
         _load_model()
 
 
+def run(prediction_ids: list) -> None:
+    """Run these predictions in this process and return when they are finished, batched
+    with those other threads of this process (task threads, in-process threads) are
+    running at the same moment: one database read, transaction and announcement for all."""
+    transport.batched("predictions", runs.predictions_run, max_size=settings.PREDICTION_RUN_BATCH,
+                      threads=settings.PREDICTION_RUN_THREADS, after_batch=close_old_connections,
+                      ).submit([str(i) for i in prediction_ids])
+
+
 @shared_task(
     acks_late=True,
     reject_on_worker_lost=True,  # a killed worker's task goes back to the queue
@@ -57,10 +67,10 @@ def load_model_in_threaded_worker(sender=None, **_kwargs) -> None:
 def run_predictions(prediction_ids: list[str]) -> None:
     """Recognise these predictions (idempotent: finished ones are left alone), in one
     batch with those the worker's other task threads are running."""
-    dispatch.run(prediction_ids)
+    run(prediction_ids)
 
 
 @shared_task(ignore_result=True, time_limit=60)
 def requeue_stale_predictions() -> int:
     """Beat runs this: resend predictions left pending (broker down, queue lost)."""
-    return services.predictions_requeue_stale()
+    return runs.predictions_requeue_stale()

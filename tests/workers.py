@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 from django.conf import settings
@@ -41,6 +42,7 @@ class Worker:
             **os.environ,
             "DATABASE_URL": test_database_url(),
             "CELERY_BROKER_URL": broker_url,
+            "REDIS_URL": broker_url,  # announces where this process waits (celery_transport)
             "CELERY_QUEUE": queue,
             "MEDIA_ROOT": str(media_root),
             "ML_MODEL_DIR": str(model_dir or settings.ML_MODEL_DIR),
@@ -109,3 +111,20 @@ def point_celery_at(broker_url: str, queue: str) -> tuple[str, str]:
     app._pool = None
     app.amqp._producer_pool = None
     return previous
+
+
+@contextmanager
+def celery_transport(broker_url: str, queue: str | None = None):
+    """This process sends predictions as Celery tasks to ``broker_url`` (on ``queue``, or a
+    new one) and waits for announcements on that Redis; the previous transport and broker
+    are put back afterwards. Yields the queue."""
+    from recognition import transport
+
+    queue = queue or new_queue()
+    previous_broker = point_celery_at(broker_url, queue)
+    previous = transport.install(transport.CeleryTransport(transport.current().work, redis_url=broker_url))
+    try:
+        yield queue
+    finally:
+        transport.install(previous)
+        point_celery_at(*previous_broker)

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from recognition import services
+from recognition import runs, services
 from recognition.models import Prediction
 
 pytestmark = pytest.mark.django_db
@@ -17,7 +17,7 @@ CHANGELIST = "admin:recognition_prediction_changelist"
 
 def finished(owner, png: bytes, mode: str = "digit") -> Prediction:
     prediction = services.prediction_create(owner=owner, image=png, source="draw", mode=mode)
-    services.predictions_run([prediction.pk])
+    runs.predictions_run([prediction.pk])
     prediction.refresh_from_db()
     return prediction
 

@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
-from recognition import retraining, selectors, services
+from recognition import model_versions, retraining, runs, selectors, services
 from recognition.models import ModelVersion, Prediction
 from tests.images import encode, place
 
@@ -50,7 +50,7 @@ def copy_as(artifacts: Path, version: str, **changes) -> Path:
 
 def finished(owner, png: bytes, mode: str = "digit") -> Prediction:
     prediction = services.prediction_create(owner=owner, image=png, source="draw", mode=mode)
-    services.predictions_run([prediction.pk])
+    runs.predictions_run([prediction.pk])
     prediction.refresh_from_db()
     return prediction
 
@@ -65,8 +65,8 @@ def test_it_registers_every_valid_artifact_once_and_ignores_the_current_link(art
     (broken / "metadata.json").write_text("{not json")
     (broken / "model.keras").write_bytes(b"x")
 
-    created = services.model_versions_sync()
-    again = services.model_versions_sync()
+    created = model_versions.model_versions_sync()
+    again = model_versions.model_versions_sync()
 
     assert sorted(v.version for v in created) == sorted([shipped_version(), "cnn-second"])
     assert again == []
@@ -93,10 +93,10 @@ def test_a_fresh_install_serves_ML_MODEL_DIR_without_any_version(artifacts, sett
 
 def test_activating_keeps_exactly_one_version_active(artifacts, staff):
     copy_as(artifacts, "cnn-second")
-    services.model_versions_sync()
+    model_versions.model_versions_sync()
 
-    services.model_version_activate(version=shipped_version())
-    second = services.model_version_activate(version="cnn-second", by=staff)
+    model_versions.model_version_activate(version=shipped_version())
+    second = model_versions.model_version_activate(version="cnn-second", by=staff)
 
     assert list(ModelVersion.objects.filter(is_active=True)) == [second]
     second.refresh_from_db()
@@ -106,7 +106,7 @@ def test_activating_keeps_exactly_one_version_active(artifacts, staff):
 
 def test_the_database_refuses_a_second_active_version(artifacts):
     copy_as(artifacts, "cnn-second")
-    services.model_versions_sync()
+    model_versions.model_versions_sync()
     ModelVersion.objects.filter(version="cnn-second").update(is_active=True)
     with pytest.raises(IntegrityError), transaction.atomic():
         ModelVersion.objects.filter(version=shipped_version()).update(is_active=True)
@@ -114,27 +114,27 @@ def test_the_database_refuses_a_second_active_version(artifacts):
 
 def test_it_refuses_to_activate_a_version_whose_artifact_is_gone(artifacts):
     folder = copy_as(artifacts, "cnn-second")
-    services.model_versions_sync()
+    model_versions.model_versions_sync()
     shutil.rmtree(folder)
     with pytest.raises(ValidationError) as error:
-        services.model_version_activate(version="cnn-second")
+        model_versions.model_version_activate(version="cnn-second")
     assert error.value.code == "bad_artifact"
     assert not ModelVersion.objects.filter(is_active=True).exists()
 
 
 def test_it_refuses_to_activate_an_unknown_version(artifacts):
     with pytest.raises(ValidationError) as error:
-        services.model_version_activate(version="cnn-nowhere")
+        model_versions.model_version_activate(version="cnn-nowhere")
     assert error.value.code == "unknown_version"
 
 
 def test_activating_a_version_changes_the_version_recorded_on_the_next_prediction(artifacts, owner, digit_png):
     copy_as(artifacts, "cnn-activated")
-    services.model_versions_sync()
+    model_versions.model_versions_sync()
     before = finished(owner, digit_png[0])
     assert before.model_version == shipped_version()
 
-    services.model_version_activate(version="cnn-activated")
+    model_versions.model_version_activate(version="cnn-activated")
     after = finished(owner, digit_png[0])
 
     # Same weights under a new name: the engine was reloaded for the new version, and answers alike.
@@ -145,7 +145,7 @@ def test_activating_a_version_changes_the_version_recorded_on_the_next_predictio
 def test_another_process_activation_is_seen_within_the_check_interval(artifacts, settings,
                                                                       django_assert_num_queries):
     copy_as(artifacts, "cnn-elsewhere")
-    services.model_versions_sync()
+    model_versions.model_versions_sync()
     settings.SERVING_MODEL_CHECK_SECONDS = 60
     assert selectors.serving_model_dir() == settings.ML_MODEL_DIR
     # Activated by another process (no call to forget here): this one asks again only
@@ -159,8 +159,8 @@ def test_another_process_activation_is_seen_within_the_check_interval(artifacts,
 
 def test_it_serves_ML_MODEL_DIR_when_the_active_folder_is_gone(artifacts, settings):
     folder = copy_as(artifacts, "cnn-second")
-    services.model_versions_sync()
-    services.model_version_activate(version="cnn-second")
+    model_versions.model_versions_sync()
+    model_versions.model_version_activate(version="cnn-second")
     shutil.rmtree(folder)
     assert selectors.serving_model_dir() == settings.ML_MODEL_DIR
 
@@ -175,7 +175,7 @@ def test_an_artifact_name_cannot_lead_outside_the_artifacts_folder(artifacts, na
 
 def test_staff_see_the_versions_with_their_accuracy(client, staff, artifacts):
     copy_as(artifacts, "cnn-second", test_accuracy=0.5)
-    services.model_versions_sync()
+    model_versions.model_versions_sync()
     ModelVersion.objects.filter(version="cnn-second").update(heldout_accuracy=0.75, heldout_images=8)
     client.force_login(staff)
 
@@ -188,7 +188,7 @@ def test_staff_see_the_versions_with_their_accuracy(client, staff, artifacts):
 
 
 def test_the_version_page_shows_per_class_accuracy_and_both_plots(client, staff, artifacts):
-    services.model_versions_sync()
+    model_versions.model_versions_sync()
     version = ModelVersion.objects.get()
     client.force_login(staff)
 
@@ -209,7 +209,7 @@ def test_the_version_page_shows_per_class_accuracy_and_both_plots(client, staff,
 
 def test_staff_activate_a_version_with_the_admin_action(client, staff, artifacts):
     copy_as(artifacts, "cnn-second")
-    services.model_versions_sync()
+    model_versions.model_versions_sync()
     second = ModelVersion.objects.get(version="cnn-second")
     client.force_login(staff)
 
@@ -224,7 +224,7 @@ def test_staff_activate_a_version_with_the_admin_action(client, staff, artifacts
 
 def test_the_activate_action_wants_exactly_one_version(client, staff, artifacts):
     copy_as(artifacts, "cnn-second")
-    services.model_versions_sync()
+    model_versions.model_versions_sync()
     client.force_login(staff)
 
     response = client.post(reverse("admin:recognition_modelversion_changelist"),
@@ -246,7 +246,7 @@ def test_staff_find_new_versions_from_the_admin(client, staff, artifacts):
 
 @pytest.mark.parametrize("who", ["owner", "other", None])
 def test_others_reach_no_model_admin_page(client, request, who, artifacts):
-    services.model_versions_sync()
+    model_versions.model_versions_sync()
     version = ModelVersion.objects.get()
     if who:
         client.force_login(request.getfixturevalue(who))
@@ -265,7 +265,7 @@ def test_others_reach_no_model_admin_page(client, request, who, artifacts):
 
 @pytest.mark.parametrize("plot", ["metadata", "model", "..%2Fmetadata", "current"])
 def test_the_plot_view_serves_only_the_two_plots(client, staff, artifacts, plot):
-    services.model_versions_sync()
+    model_versions.model_versions_sync()
     client.force_login(staff)
     response = client.get(f"/staff/models/{shipped_version()}/{plot}.png")
     assert response.status_code == 404

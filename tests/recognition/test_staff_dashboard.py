@@ -9,7 +9,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from recognition import dashboard, services
+from recognition import dashboard, runs, services
 from recognition.models import Prediction
 
 pytestmark = pytest.mark.django_db
@@ -19,7 +19,7 @@ DASHBOARD = reverse("staff-dashboard")
 
 def finished(owner, png: bytes, mode: str = "digit") -> Prediction:
     prediction = services.prediction_create(owner=owner, image=png, source="draw", mode=mode)
-    services.predictions_run([prediction.pk])
+    runs.predictions_run([prediction.pk])
     prediction.refresh_from_db()
     return prediction
 

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from recognition import selectors, services
+from recognition import model_versions, selectors
 from recognition.models import ModelVersion
 
 
@@ -11,7 +11,7 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
-        created = services.model_versions_sync()
+        created = model_versions.model_versions_sync()
         for version in created:
             self.stdout.write(f"Registered {version.version} ({version.path}).")
         active = selectors.active_model_version()

@@ -7,7 +7,7 @@ from django.db import DatabaseError
 
 from ml import data
 from ml.train import TrainConfig, train
-from recognition import retraining, selectors, services
+from recognition import model_versions, retraining, selectors
 from recognition.models import ModelVersion
 
 
@@ -81,7 +81,7 @@ class Command(BaseCommand):
         ))
         version = None
         if registers:
-            services.model_versions_sync()
+            model_versions.model_versions_sync()
             version = ModelVersion.objects.get(version=metadata["version"])
             self.stdout.write(f"Registered model version {version.version}.")
         activate = options["activate"]
@@ -89,7 +89,7 @@ class Command(BaseCommand):
             activate = self._judge(version, artifact, metadata, reviewed)
         if activate:
             if version is not None:
-                services.model_version_activate(version=version)
+                model_versions.model_version_activate(version=version)
             link = out_dir / "current"
             tmp = link.with_name("current.tmp")
             tmp.unlink(missing_ok=True)
