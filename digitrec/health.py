@@ -28,12 +28,12 @@ def broker_status() -> dict | str:
 
 
 def model_status() -> dict:
-    """The serving model (the active version, else ML_MODEL_DIR), checked against its hash."""
+    """The serving model (see ``selectors.serving_model_dir``), checked against its hash."""
     from recognition.selectors import serving_model_dir
 
     try:
         version = load_metadata(serving_model_dir())["version"]
-    except ArtifactError as exc:
+    except (ArtifactError, DatabaseError) as exc:
         return {"status": "error", "version": None, "error": str(exc)}
     return {"status": "ok", "version": version}
 

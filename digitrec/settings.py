@@ -173,10 +173,13 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = not PRODUCTION
 
-# The trained model that serves (an artifact folder, see ml/artifact.py); `current` is a
-# link to the shipped version. New artifacts from train_model land in ML_ARTIFACTS_DIR.
+# Trained models (artifact folders, see ml/artifact.py): the shipped one and those from
+# train_model. `migrate` registers them as model versions and activates the newest when
+# none is active; the active version is the one that serves.
 ML_ARTIFACTS_DIR = Path(env_str("ML_ARTIFACTS_DIR", str(BASE_DIR / "ml" / "artifacts")))
-ML_MODEL_DIR = Path(env_str("ML_MODEL_DIR", str(ML_ARTIFACTS_DIR / "current")))
+# An operator's override: when set, this artifact folder serves, whatever is active.
+_model_dir = env_str("ML_MODEL_DIR", "")
+ML_MODEL_DIR = Path(_model_dir) if _model_dir else None
 # The four MNIST IDX files, fetched and verified by `manage.py fetch_mnist`.
 MNIST_DIR = Path(env_str("MNIST_DIR", str(VAR_DIR / "mnist")))
 

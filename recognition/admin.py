@@ -15,6 +15,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db import DatabaseError
 from django.db.models import BooleanField, ExpressionWrapper, F, Q
 from django.db.models.functions import Length
 from django.http import HttpRequest, StreamingHttpResponse
@@ -25,6 +26,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
+from ml.artifact import ArtifactError
 from recognition import model_versions, selectors, services
 from recognition.models import ModelVersion, Prediction
 from recognition.templatetags.predictions import percent, seconds_until
@@ -335,9 +337,12 @@ class ModelVersionAdmin(StaffPermissions, admin.ModelAdmin):
         return redirect("admin:recognition_modelversion_changelist")
 
     def get_queryset(self, request):
-        # The serving folder is found once per page (an active version, or ML_MODEL_DIR's target).
-        serving = selectors.serving_model_dir().resolve()
-        is_serving = (Q(path=serving.name) if serving.parent == Path(settings.ML_ARTIFACTS_DIR).resolve()
+        # The serving folder is found once per page (the active version's, or ML_MODEL_DIR).
+        try:
+            serving = selectors.serving_model_dir().resolve()
+        except (ArtifactError, DatabaseError):
+            serving = None
+        is_serving = (Q(path=serving.name) if serving and serving.parent == Path(settings.ML_ARTIFACTS_DIR).resolve()
                       else Q(pk__in=[]))
         return super().get_queryset(request).annotate(
             is_serving=ExpressionWrapper(is_serving, output_field=BooleanField()))

@@ -1,5 +1,6 @@
-"""Model versions: registering the artifacts found under ML_ARTIFACTS_DIR (sync), and
-choosing the one that serves (activate)."""
+"""Model versions: registering the artifacts found under ML_ARTIFACTS_DIR, and choosing the
+one that serves. The active row is the only answer to "which model serves" (unless an
+operator sets ML_MODEL_DIR; see ``selectors.serving_model_dir``)."""
 from __future__ import annotations
 
 import logging
@@ -8,6 +9,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -20,7 +22,7 @@ log = logging.getLogger(__name__)
 
 def model_versions_sync() -> list[ModelVersion]:
     """Register every artifact folder under ML_ARTIFACTS_DIR whose metadata.json is valid and
-    return the newly registered ones. Idempotent; links (``current``) are skipped, and a known version
+    return the newly registered ones. Idempotent; links are skipped, and a known version
     keeps its activation and held-out figures."""
     base = Path(settings.ML_ARTIFACTS_DIR)
     created = []
@@ -50,6 +52,21 @@ def _artifact_exists(name: str) -> bool:
         return selectors.artifact_dir(name).is_dir()
     except ValueError:
         return False
+
+
+def model_versions_install() -> ModelVersion | None:
+    """Register the artifacts and, when no version is active, activate the newest valid one,
+    so a fresh install serves its shipped model at once. Run after every ``migrate``.
+    Returns the version it activated, if any."""
+    model_versions_sync()
+    if ModelVersion.objects.filter(is_active=True).exists():
+        return None
+    for newest in ModelVersion.objects.order_by(F("trained_at").desc(nulls_last=True), "-registered_at"):
+        try:
+            return model_version_activate(version=newest)
+        except ValidationError as exc:  # its folder is gone or corrupt: try the next
+            log.warning("not activating %s: %s", newest.version, exc.messages[0])
+    return None
 
 
 def model_version_activate(*, version: ModelVersion | str, by=None) -> ModelVersion:

@@ -7,7 +7,7 @@ import os
 from celery import shared_task
 from celery.signals import worker_init, worker_process_init
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import DatabaseError, close_old_connections
 
 from recognition import runs, selectors, transport
 
@@ -21,12 +21,16 @@ def _load_model() -> None:
     from ml.inference import configure_threads, get_engine
 
     configure_threads(settings.INFERENCE_TF_THREADS, 1)
-    model_dir = selectors.serving_model_dir()
     try:
+        model_dir = selectors.serving_model_dir()
         engine = get_engine(model_dir)
+    except DatabaseError as exc:
+        # Not a configuration error: the first batch asks again once the database is back.
+        log.warning("cannot ask the database which model serves (%s); it is loaded with the first batch", exc)
+        return
     except ArtifactError as exc:
-        log.critical("refusing to start: the model at %s cannot be used: %s. Restore the artifact "
-                     "(git checkout ml/artifacts) or set ML_MODEL_DIR to a valid one.", model_dir, exc)
+        log.critical("refusing to start: no usable model: %s. Restore the artifact (git checkout "
+                     "ml/artifacts), run `manage.py migrate`, or activate a valid version.", exc)
         logging.shutdown()
         os._exit(78)  # EX_CONFIG; a signal handler cannot stop Celery any other way
     log.info("worker ready with model %s", engine.version)

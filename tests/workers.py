@@ -45,10 +45,12 @@ class Worker:
             "REDIS_URL": broker_url,  # announces where this process waits (celery_transport)
             "CELERY_QUEUE": queue,
             "MEDIA_ROOT": str(media_root),
-            "ML_MODEL_DIR": str(model_dir or settings.ML_MODEL_DIR),
             "DJANGO_ENV": "development",
             "PYTHONUNBUFFERED": "1",
         }
+        env.pop("ML_MODEL_DIR", None)
+        if model_dir is not None:  # else the test database's active version serves
+            env["ML_MODEL_DIR"] = str(model_dir)
         self.lines: list[str] = []
         # Supervised: under scripts/keep_running.py, as `make stack` runs workers.
         prefix = [sys.executable, str(ROOT / "scripts" / "keep_running.py")] if supervised else []

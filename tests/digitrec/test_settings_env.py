@@ -150,7 +150,7 @@ def test_it_runs_without_configuration_on_sqlite_and_in_process():
     assert values["DATABASES"]["default"]["ENGINE"] == "django.db.backends.sqlite3"
     assert values["DATABASES"]["default"]["NAME"] == str(settings.BASE_DIR / "var" / "db.sqlite3")
     assert values["CELERY_BROKER_URL"] == ""
-    assert values["ML_MODEL_DIR"] == str(settings.BASE_DIR / "ml" / "artifacts" / "current")
+    assert values["ML_MODEL_DIR"] is None  # the active model version serves
     assert values["MEDIA_ROOT"] == str(settings.BASE_DIR / "var" / "media")
 
 

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from recognition import model_versions, selectors
@@ -17,5 +18,6 @@ class Command(BaseCommand):
         active = selectors.active_model_version()
         self.stdout.write(self.style.SUCCESS(
             f"{len(created)} new, {ModelVersion.objects.count()} registered. Serving: "
-            + (active.version if active else f"{selectors.serving_model_dir()} (no version activated)")
+            + (f"{settings.ML_MODEL_DIR} (ML_MODEL_DIR overrides the active version)" if settings.ML_MODEL_DIR
+               else active.version if active else "nothing (no version is active)")
         ))
