@@ -22,6 +22,7 @@ import numpy as np  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
 
 from ml import preprocessing  # noqa: E402
+from ml.artifact import newest  # noqa: E402
 from ml.inference import Engine  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,11 +60,11 @@ def photo_jpeg() -> bytes:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default=str(ROOT / "ml" / "artifacts" / "current"))
+    parser.add_argument("--model", default=None, help="an artifact folder (default: the newest shipped one)")
     parser.add_argument("--seconds", type=float, default=3.0)
     args = parser.parse_args()
 
-    engine = Engine(args.model)
+    engine = Engine(args.model or newest(ROOT / "ml" / "artifacts"))
     print(f"model {engine.version} on {platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} CPUs; medians of runs over {args.seconds:.0f} s each")
     rng = np.random.default_rng(0)

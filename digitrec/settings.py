@@ -182,15 +182,27 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = not PRODUCTION
 
-# The trained model that serves (an artifact folder, see ml/artifact.py); `current` is a
-# link to the shipped version. New artifacts from train_model land in ML_ARTIFACTS_DIR.
+# Trained models (artifact folders, see ml/artifact.py): the shipped one and those from
+# train_model. `migrate` registers them as model versions and activates the newest when
+# none is active; the active version is the one that serves.
 ML_ARTIFACTS_DIR = Path(env_str("ML_ARTIFACTS_DIR", str(BASE_DIR / "ml" / "artifacts")))
-ML_MODEL_DIR = Path(env_str("ML_MODEL_DIR", str(ML_ARTIFACTS_DIR / "current")))
+# An operator's override: when set, this artifact folder serves, whatever is active.
+_model_dir = env_str("ML_MODEL_DIR", "")
+ML_MODEL_DIR = Path(_model_dir) if _model_dir else None
 # The four MNIST IDX files, fetched and verified by `manage.py fetch_mnist`.
 MNIST_DIR = Path(env_str("MNIST_DIR", str(VAR_DIR / "mnist")))
 
 # No broker means the web process runs inference itself (in-process mode).
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "")
+# With a broker, workers wake the waiting request through this Redis (the broker itself
+# when it is Redis). Unused in the in-process mode.
+REDIS_URL = env_str("REDIS_URL", "") or (
+    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else "")
+if CELERY_BROKER_URL and not REDIS_URL:
+    raise ImproperlyConfigured(
+        "REDIS_URL must be set when CELERY_BROKER_URL is not a Redis URL: finished predictions "
+        "are announced to the waiting requests through Redis."
+    )
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", "") or None
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
@@ -211,7 +223,7 @@ CELERY_TIMEZONE = TIME_ZONE
 REST_FRAMEWORK = {
     # Token first: an anonymous API client gets 401 with "WWW-Authenticate: Token".
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "accounts.authentication.TokenAuthentication",  # DRF's, in one cheap query
+        "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

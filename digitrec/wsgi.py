@@ -8,6 +8,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "digitrec.settings")
 
 application = get_wsgi_application()
 
-from recognition import dispatch  # noqa: E402 - needs the apps loaded above
+from recognition import transport  # noqa: E402 - needs the apps loaded above
 
-dispatch.warm_up()  # the embedded mode's model, loaded in the background
+transport.warm_up()  # the embedded mode's model, loaded in the background

@@ -57,3 +57,21 @@ def load_metadata(model_dir: str | Path, *, verify: bool = True) -> dict:
 def _cached_sha256(path: str, size: int, mtime_ns: int) -> str:
     # Keyed on size and mtime so a health check does not re-hash an unchanged file.
     return sha256_of(Path(path))
+
+
+def newest(base: str | Path) -> Path:
+    """The newest valid artifact folder under ``base`` (by its metadata's ``created_at``):
+    the shipped model, for tools and tests that run without the database that says which
+    version serves."""
+    found = []
+    for folder in Path(base).iterdir() if Path(base).is_dir() else []:
+        if folder.is_symlink() or not folder.is_dir():
+            continue
+        try:
+            metadata = load_metadata(folder, verify=False)
+        except ArtifactError:
+            continue
+        found.append((str(metadata.get("created_at", "")), folder.name, folder))
+    if not found:
+        raise ArtifactError(f"no model artifact in {base}")
+    return max(found)[2]

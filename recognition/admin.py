@@ -15,6 +15,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db import DatabaseError
 from django.db.models import BooleanField, ExpressionWrapper, F, Q
 from django.db.models.functions import Length
 from django.http import HttpRequest, StreamingHttpResponse
@@ -25,7 +26,8 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
-from recognition import selectors, services
+from ml.artifact import ArtifactError
+from recognition import model_versions, selectors, services
 from recognition.models import ModelVersion, Prediction
 from recognition.templatetags.predictions import percent, seconds_until
 from recognition.validators import validate_label
@@ -329,15 +331,18 @@ class ModelVersionAdmin(StaffPermissions, admin.ModelAdmin):
                      name="recognition_modelversion_sync"), *super().get_urls()]
 
     def sync_view(self, request):
-        created = services.model_versions_sync()
+        created = model_versions.model_versions_sync()
         self.message_user(request, f"Registered {len(created)} new version{'' if len(created) == 1 else 's'}"
                           + (": " + ", ".join(v.version for v in created) if created else "."), messages.SUCCESS)
         return redirect("admin:recognition_modelversion_changelist")
 
     def get_queryset(self, request):
-        # The serving folder is found once per page (an active version, or ML_MODEL_DIR's target).
-        serving = selectors.serving_model_dir().resolve()
-        is_serving = (Q(path=serving.name) if serving.parent == Path(settings.ML_ARTIFACTS_DIR).resolve()
+        # The serving folder is found once per page (the active version's, or ML_MODEL_DIR).
+        try:
+            serving = selectors.serving_model_dir().resolve()
+        except (ArtifactError, DatabaseError):
+            serving = None
+        is_serving = (Q(path=serving.name) if serving and serving.parent == Path(settings.ML_ARTIFACTS_DIR).resolve()
                       else Q(pk__in=[]))
         return super().get_queryset(request).annotate(
             is_serving=ExpressionWrapper(is_serving, output_field=BooleanField()))
@@ -384,7 +389,7 @@ class ModelVersionAdmin(StaffPermissions, admin.ModelAdmin):
             self.message_user(request, "Select exactly one version to activate.", messages.ERROR)
             return None
         try:
-            version = services.model_version_activate(version=queryset.get(), by=request.user)
+            version = model_versions.model_version_activate(version=queryset.get(), by=request.user)
         except ValidationError as exc:
             self.message_user(request, exc.messages[0], messages.ERROR)
             return None

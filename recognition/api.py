@@ -9,7 +9,6 @@ import re
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.files.base import File
-from django.db import connection
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
@@ -21,7 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ml.artifact import ArtifactError, load_metadata
-from recognition import notify, selectors, services
+from recognition import selectors, services, transport
 from recognition.filters import PredictionFilter
 from recognition.models import Prediction
 from recognition.validators import LABEL_MAX_LENGTH, validate_label
@@ -188,24 +187,6 @@ def _create(request, images: list[tuple[bytes | File, str]], mode: str,
         raise ValidationError({"image": exc.messages})
 
 
-def _wait_for(prediction: Prediction, seconds: float) -> Prediction:
-    """Wait for the worker to announce the prediction finished (at most MAX_WAIT_SECONDS),
-    then read the row. The web server runs many threads per process and a waiting thread
-    sleeps in Redis (or on a condition), so one waiting client holds up no one else. With
-    a connection pool, the thread gives its database connection back while it waits."""
-    if getattr(connection, "pool", None) and not connection.in_atomic_block:
-        connection.close()
-    announced = notify.wait(prediction.pk, min(seconds, MAX_WAIT_SECONDS))
-    if announced is None:
-        prediction.refresh_from_db()
-        return prediction
-    # The worker's announcement holds every field it wrote, which is all that changes
-    # between creating and finishing a prediction: no need to read the row again.
-    for name, value in announced.items():
-        setattr(prediction, name, Prediction._meta.get_field(name).to_python(value))
-    return prediction
-
-
 class PredictionListCreate(ListAPIView):
     """Your predictions (newest first, paginated, filterable), and submitting a new one."""
 
@@ -233,7 +214,7 @@ class PredictionListCreate(ListAPIView):
         prediction = _create(request, [(image, name)], incoming.validated_data["mode"],
                              _source(request, incoming.validated_data["source"]))[0]
         if wait:
-            prediction = _wait_for(prediction, wait)
+            prediction = transport.wait_for(prediction, min(wait, MAX_WAIT_SECONDS))
         code = status.HTTP_201_CREATED if prediction.is_finished else status.HTTP_202_ACCEPTED
         location = reverse("api:prediction-detail", args=[prediction.pk])
         return Response(PredictionSerializer(prediction, context={"request": request}).data, status=code,

@@ -1,5 +1,26 @@
 from django.apps import AppConfig
+from django.db import connections
+from django.db.models.signals import post_migrate
 
 
 class RecognitionConfig(AppConfig):
     name = "recognition"
+
+    def ready(self) -> None:
+        # How predictions travel is decided here, once per process, and handed on; the
+        # transport is given what to send and run, so it imports neither tasks nor runs.
+        from recognition import runs, tasks, transport
+
+        transport.install(transport.from_settings(transport.Work(
+            task=tasks.run_predictions, run=tasks.run, requeue=runs.predictions_requeue_stale)))
+        post_migrate.connect(_serve_shipped_model, sender=self)
+
+
+def _serve_shipped_model(using: str = "default", **_kwargs) -> None:
+    """After migrate: register the artifacts and activate the newest if none is active."""
+    from recognition.model_versions import model_versions_install
+    from recognition.models import ModelVersion
+
+    # Not after a migration back to before model versions existed.
+    if ModelVersion._meta.db_table in connections[using].introspection.table_names():
+        model_versions_install()

@@ -5,9 +5,8 @@ from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login
 from django.http import JsonResponse
+from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
-
-from accounts.authentication import TokenAuthentication
 
 
 def session_or_token_required(view):

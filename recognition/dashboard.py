@@ -95,11 +95,11 @@ def slowest(*, limit: int = 10) -> dict[str, list[Prediction]]:
 
 def serving_model() -> dict:
     """The model that serves now: its version row (if registered) and its metadata."""
-    folder = selectors.serving_model_dir()
     try:
+        folder = selectors.serving_model_dir()
         metadata = load_metadata(folder, verify=False)
     except ArtifactError as exc:
-        return {"error": str(exc), "folder": folder}
+        return {"error": str(exc), "folder": None}
     version = ModelVersion.objects.filter(version=metadata["version"]).select_related("activated_by").first()
     per_class = metadata.get("per_class_accuracy") or {}
     return {

@@ -107,8 +107,8 @@ class Prediction(models.Model):
 class ModelVersion(models.Model):
     """A trained artifact found under ML_ARTIFACTS_DIR, and whether it serves.
 
-    At most one row is active; with none active, the model in settings.ML_MODEL_DIR serves
-    (a fresh install needs no registration). See ``selectors.serving_model_dir``.
+    At most one row is active, and it is the model that serves (``migrate`` registers the
+    shipped artifacts and activates the newest when none is). See ``selectors.serving_model_dir``.
     """
 
     version = models.CharField(max_length=64, unique=True)

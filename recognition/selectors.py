@@ -2,20 +2,16 @@
 the model versions: which artifact serves, and the files staff may see of one."""
 from __future__ import annotations
 
-import logging
 import time
 import uuid
 from pathlib import Path
 
 from django.conf import settings
-from django.db import DatabaseError
 from django.db.models import QuerySet
 from django.http import Http404
 
 from ml.artifact import ArtifactError, load_metadata
 from recognition.models import ModelVersion, Prediction
-
-log = logging.getLogger(__name__)
 
 
 def predictions_for(user) -> QuerySet[Prediction]:
@@ -73,36 +69,32 @@ def _active_version_and_path() -> tuple[str, str] | None:
 
 
 def serving_model_dir() -> Path:
-    """The artifact that serves: the active ModelVersion's folder, else settings.ML_MODEL_DIR.
+    """The artifact that serves: the active ModelVersion's folder, unless an operator set
+    ML_MODEL_DIR, which then serves instead.
 
     Asked for every inference batch, and read from the database at most once per
-    SERVING_MODEL_CHECK_SECONDS (1 s), so an activation reaches every worker within a
-    second; ml.inference.get_engine reloads when the folder changes.
+    SERVING_MODEL_CHECK_SECONDS, so an activation reaches every worker within that time;
+    ml.inference.get_engine reloads when the folder changes. Raises ArtifactError when no
+    version is active or its folder is gone (``migrate`` activates the shipped one), and
+    DatabaseError when the database cannot say.
     """
-    try:
-        active = _active_version_and_path()
-    except DatabaseError as exc:
-        # A worker starting while the database is down, or a command run before migrate:
-        # serve the configured model; the next batch asks again.
-        log.warning("cannot read the active model version (%s); serving ML_MODEL_DIR", exc)
+    if settings.ML_MODEL_DIR:
         return Path(settings.ML_MODEL_DIR)
+    active = _active_version_and_path()
     if active is None:
-        return Path(settings.ML_MODEL_DIR)
+        raise ArtifactError("no model version is active: run `manage.py migrate`, or activate one in the admin")
     try:
         folder = artifact_dir(active[1])
     except ValueError:
         folder = None
     if folder is None or not folder.is_dir():
-        # Serving on beats failing every prediction; the recorded model_version shows it.
-        log.error("active model %s has no folder %r in ML_ARTIFACTS_DIR; serving ML_MODEL_DIR",
-                  active[0], active[1])
-        return Path(settings.ML_MODEL_DIR)
+        raise ArtifactError(f"the active model {active[0]} has no folder {active[1]!r} in ML_ARTIFACTS_DIR")
     return folder
 
 
 def model_version_plot(version: str, plot: str) -> Path:
     """The PNG ``plot`` ("training_curves" or "confusion_matrix") of a registered version, or
-    of the fallback serving model; 404 for anything else. Only these two file names are ever
+    of the model in ML_MODEL_DIR; 404 for anything else. Only these two file names are ever
     served, from a folder found by version name."""
     if plot not in ("training_curves", "confusion_matrix"):
         raise Http404("No such plot.")
@@ -112,13 +104,15 @@ def model_version_plot(version: str, plot: str) -> Path:
             folder = artifact_dir(row)
         except ValueError:
             raise Http404("No such model.")
-    else:
+    elif settings.ML_MODEL_DIR:
         folder = Path(settings.ML_MODEL_DIR)
         try:
             if load_metadata(folder, verify=False)["version"] != version:
                 raise Http404("No such model.")
         except ArtifactError:
             raise Http404("No such model.")
+    else:
+        raise Http404("No such model.")
     path = folder / f"{plot}.png"
     if not path.is_file():
         raise Http404("No such plot.")

@@ -1,4 +1,4 @@
-"""Celery tasks: thin interfaces to the services, like views."""
+"""Celery tasks: thin interfaces to the runs, like views."""
 from __future__ import annotations
 
 import logging
@@ -7,8 +7,9 @@ import os
 from celery import shared_task
 from celery.signals import worker_init, worker_process_init
 from django.conf import settings
+from django.db import DatabaseError, close_old_connections
 
-from recognition import dispatch, selectors, services
+from recognition import runs, selectors, transport
 
 log = logging.getLogger(__name__)
 
@@ -20,12 +21,16 @@ def _load_model() -> None:
     from ml.inference import configure_threads, get_engine
 
     configure_threads(settings.INFERENCE_TF_THREADS, 1)
-    model_dir = selectors.serving_model_dir()
     try:
+        model_dir = selectors.serving_model_dir()
         engine = get_engine(model_dir)
+    except DatabaseError as exc:
+        # Not a configuration error: the first batch asks again once the database is back.
+        log.warning("cannot ask the database which model serves (%s); it is loaded with the first batch", exc)
+        return
     except ArtifactError as exc:
-        log.critical("refusing to start: the model at %s cannot be used: %s. Restore the artifact "
-                     "(git checkout ml/artifacts) or set ML_MODEL_DIR to a valid one.", model_dir, exc)
+        log.critical("refusing to start: no usable model: %s. Restore the artifact (git checkout "
+                     "ml/artifacts), run `manage.py migrate`, or activate a valid version.", exc)
         logging.shutdown()
         os._exit(78)  # EX_CONFIG; a signal handler cannot stop Celery any other way
     log.info("worker ready with model %s", engine.version)
@@ -47,6 +52,15 @@ def load_model_in_threaded_worker(sender=None, **_kwargs) -> None:
         _load_model()
 
 
+def run(prediction_ids: list) -> None:
+    """Run these predictions in this process and return when they are finished, batched
+    with those other threads of this process (task threads, in-process threads) are
+    running at the same moment: one database read, transaction and announcement for all."""
+    transport.batched("predictions", runs.predictions_run, max_size=settings.PREDICTION_RUN_BATCH,
+                      threads=settings.PREDICTION_RUN_THREADS, after_batch=close_old_connections,
+                      ).submit([str(i) for i in prediction_ids])
+
+
 @shared_task(
     acks_late=True,
     reject_on_worker_lost=True,  # a killed worker's task goes back to the queue
@@ -57,10 +71,10 @@ def load_model_in_threaded_worker(sender=None, **_kwargs) -> None:
 def run_predictions(prediction_ids: list[str]) -> None:
     """Recognise these predictions (idempotent: finished ones are left alone), in one
     batch with those the worker's other task threads are running."""
-    dispatch.run(prediction_ids)
+    run(prediction_ids)
 
 
 @shared_task(ignore_result=True, time_limit=60)
 def requeue_stale_predictions() -> int:
     """Beat runs this: resend predictions left pending (broker down, queue lost)."""
-    return services.predictions_requeue_stale()
+    return runs.predictions_requeue_stale()

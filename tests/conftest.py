@@ -132,11 +132,11 @@ def staff_client(staff) -> Client:
 def finished_prediction():
     """Makes predictions run to the end in this process, without a worker:
     ``finished_prediction(owner, png, mode="digit", source="draw")``, refreshed from the row."""
-    from recognition import services
+    from recognition import runs, services
 
     def make(owner, image: bytes, *, mode: str = "digit", source: str = "draw"):
         prediction = services.prediction_create(owner=owner, image=image, source=source, mode=mode)
-        services.predictions_run([prediction.pk])
+        runs.predictions_run([prediction.pk])
         prediction.refresh_from_db()
         return prediction
 
@@ -198,3 +198,26 @@ def blank_png():
 def noise_jpeg():
     rng = np.random.default_rng(0)
     return encode(Image.fromarray(rng.integers(0, 255, (64, 64), dtype=np.uint8)), "JPEG")
+
+
+@pytest.fixture
+def celery_transport(redis_url):
+    """Predictions travel as Celery tasks through the tests' Redis, on a queue of their own
+    (yielded), instead of this process's threads; the previous transport comes back after."""
+    from tests.workers import celery_transport
+
+    with celery_transport(redis_url) as queue:
+        yield queue
+
+
+@pytest.fixture
+def in_process_transport():
+    """Predictions run in this process's threads, as in `make run`; they and the
+    stale-pending sweeper are stopped after the test."""
+    from recognition import transport
+
+    installed = transport.InProcessTransport(transport.current().work)
+    previous = transport.install(installed)
+    yield installed
+    installed.shutdown()
+    transport.install(previous)

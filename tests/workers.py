@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 from django.conf import settings
@@ -41,12 +42,15 @@ class Worker:
             **os.environ,
             "DATABASE_URL": test_database_url(),
             "CELERY_BROKER_URL": broker_url,
+            "REDIS_URL": broker_url,  # announces where this process waits (celery_transport)
             "CELERY_QUEUE": queue,
             "MEDIA_ROOT": str(media_root),
-            "ML_MODEL_DIR": str(model_dir or settings.ML_MODEL_DIR),
             "DJANGO_ENV": "development",
             "PYTHONUNBUFFERED": "1",
         }
+        env.pop("ML_MODEL_DIR", None)
+        if model_dir is not None:  # else the test database's active version serves
+            env["ML_MODEL_DIR"] = str(model_dir)
         self.lines: list[str] = []
         # Supervised: under scripts/keep_running.py, as `make stack` runs workers.
         prefix = [sys.executable, str(ROOT / "scripts" / "keep_running.py")] if supervised else []
@@ -109,3 +113,20 @@ def point_celery_at(broker_url: str, queue: str) -> tuple[str, str]:
     app._pool = None
     app.amqp._producer_pool = None
     return previous
+
+
+@contextmanager
+def celery_transport(broker_url: str, queue: str | None = None):
+    """This process sends predictions as Celery tasks to ``broker_url`` (on ``queue``, or a
+    new one) and waits for announcements on that Redis; the previous transport and broker
+    are put back afterwards. Yields the queue."""
+    from recognition import transport
+
+    queue = queue or new_queue()
+    previous_broker = point_celery_at(broker_url, queue)
+    previous = transport.install(transport.CeleryTransport(transport.current().work, redis_url=broker_url))
+    try:
+        yield queue
+    finally:
+        transport.install(previous)
+        point_celery_at(*previous_broker)

@@ -1,10 +1,9 @@
-"""accounts.authentication.TokenAuthentication: DRF's token scheme, in one query."""
+"""DRF's TokenAuthentication, as the API uses it: one query per request."""
 import pytest
+from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.test import APIClient
-
-from accounts.authentication import TokenAuthentication
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +33,7 @@ def test_it_serves_the_owner_of_the_token_and_nobody_else(owner, other):
     assert response.status_code == 200
     request = response.renderer_context["request"]
     assert request.user == owner and request.auth.key == token.key
-    assert type(request.successful_authenticator) is TokenAuthentication  # ours, not DRF's
+    assert type(request.successful_authenticator) is TokenAuthentication
 
 
 def test_an_unknown_token_is_a_401_asking_for_a_token(owner):

@@ -1,10 +1,10 @@
 import pytest
 from django.test import Client
 from django.urls import reverse
+from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import AuthenticationFailed
 
-from accounts.authentication import TokenAuthentication
 from accounts.services import token_rotate
 
 pytestmark = pytest.mark.django_db

@@ -7,6 +7,7 @@ from django.db import OperationalError
 from django.urls import reverse
 
 from digitrec import health
+from tests.workers import celery_transport
 
 pytestmark = pytest.mark.django_db
 
@@ -33,9 +34,7 @@ def silent_broker():
         yield f"redis://127.0.0.1:{server.getsockname()[1]}/0"
 
 
-def test_it_is_ok_with_database_model_and_in_process_inference(client, model_dir, settings):
-    settings.CELERY_BROKER_URL = ""
-
+def test_it_is_ok_with_database_model_and_in_process_inference(client, model_dir, in_process_transport):
     response = client.get(URL)
 
     assert response.status_code == 200
@@ -48,19 +47,16 @@ def test_it_is_ok_with_database_model_and_in_process_inference(client, model_dir
     assert "no-cache" in response["Cache-Control"]
 
 
-def test_it_checks_a_configured_broker(client, model_dir, settings, redis_url):
-    settings.CELERY_BROKER_URL = redis_url
-
+def test_it_checks_a_configured_broker(client, model_dir, celery_transport):
     response = client.get(URL)
 
     assert response.status_code == 200
     assert response.json()["broker"] == {"status": "ok"}
 
 
-def test_it_is_unavailable_when_the_broker_refuses_connections(client, model_dir, settings):
-    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
-
-    response = client.get(URL)
+def test_it_is_unavailable_when_the_broker_refuses_connections(client, model_dir):
+    with celery_transport("redis://127.0.0.1:1/0"):
+        response = client.get(URL)
 
     assert response.status_code == 503
     assert response.json()["status"] == "error"
@@ -68,10 +64,9 @@ def test_it_is_unavailable_when_the_broker_refuses_connections(client, model_dir
     assert response.json()["model"]["status"] == "ok"
 
 
-def test_it_gives_up_on_a_broker_that_never_answers(client, model_dir, settings, silent_broker):
-    settings.CELERY_BROKER_URL = silent_broker
-
-    response = client.get(URL)
+def test_it_gives_up_on_a_broker_that_never_answers(client, model_dir, silent_broker):
+    with celery_transport(silent_broker):
+        response = client.get(URL)
 
     assert response.status_code == 503
     assert response.json()["broker"]["status"] == "error"

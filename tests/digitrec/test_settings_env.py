@@ -11,7 +11,7 @@ from django.core.exceptions import ImproperlyConfigured
 from digitrec.env import env_bool, env_int, env_list, env_str
 
 # Variables the settings read: cleared so the host's environment cannot leak into a run.
-SETTINGS_VARIABLES = ("DJANGO_", "DATABASE_URL", "CELERY_", "EMAIL_", "ML_MODEL_DIR", "MEDIA_ROOT",
+SETTINGS_VARIABLES = ("DJANGO_", "DATABASE_URL", "CELERY_", "REDIS_URL", "EMAIL_", "ML_MODEL_DIR", "MEDIA_ROOT",
                       "CACHE_URL", "TRUSTED_PROXIES")
 # Production as a deployment sets it up: a secret key and a mail server.
 PRODUCTION = {"DJANGO_ENV": "production", "DJANGO_SECRET_KEY": "x" * 50, "EMAIL_HOST": "smtp.example.com"}
@@ -153,8 +153,21 @@ def test_it_runs_without_configuration_on_sqlite_and_in_process():
     assert values["DATABASES"]["default"]["ENGINE"] == "django.db.backends.sqlite3"
     assert values["DATABASES"]["default"]["NAME"] == str(settings.BASE_DIR / "var" / "db.sqlite3")
     assert values["CELERY_BROKER_URL"] == ""
-    assert values["ML_MODEL_DIR"] == str(settings.BASE_DIR / "ml" / "artifacts" / "current")
+    assert values["ML_MODEL_DIR"] is None  # the active model version serves
     assert values["MEDIA_ROOT"] == str(settings.BASE_DIR / "var" / "media")
+
+
+def test_notifications_use_the_redis_broker_unless_redis_url_says_otherwise():
+    broker = "redis://broker.internal:6379/0"
+    assert _values({"CELERY_BROKER_URL": broker}, "REDIS_URL")["REDIS_URL"] == broker
+    other = "redis://cache.internal:6379/3"
+    assert _values({"CELERY_BROKER_URL": broker, "REDIS_URL": other}, "REDIS_URL")["REDIS_URL"] == other
+
+
+def test_it_refuses_a_non_redis_broker_without_redis_url():
+    result = _settings_under({"CELERY_BROKER_URL": "amqp://guest@127.0.0.1//"}, "REDIS_URL")
+    assert result.returncode != 0
+    assert "REDIS_URL must be set when CELERY_BROKER_URL is not a Redis URL" in result.stderr
 
 
 def test_it_uses_postgresql_from_database_url():

@@ -1,10 +1,11 @@
 import pytest
 from django.conf import settings
 
+from ml.artifact import newest
 from ml.inference import get_engine
 
 
 @pytest.fixture(scope="session")
 def engine():
-    """The shipped, serving model."""
-    return get_engine(settings.ML_MODEL_DIR)
+    """The shipped model (the newest artifact; no database needed to find it)."""
+    return get_engine(newest(settings.ML_ARTIFACTS_DIR))

@@ -18,12 +18,8 @@ def module_worker(django_db_setup, redis_url, tmp_path_factory):
 @pytest.fixture
 def celery_worker(module_worker, transactional_db, redis_url, settings):
     """The module's worker; this process sends tasks to it and stores images where it reads them."""
-    from tests.workers import point_celery_at
+    from tests.workers import celery_transport
 
-    settings.CELERY_BROKER_URL = redis_url
     settings.MEDIA_ROOT = module_worker.media_root
-    previous = point_celery_at(redis_url, module_worker.queue)
-    try:
+    with celery_transport(redis_url, module_worker.queue):
         yield module_worker
-    finally:
-        point_celery_at(*previous)

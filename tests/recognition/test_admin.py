@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from recognition import services
+from recognition import runs, services
 from recognition.models import Prediction
 
 pytestmark = pytest.mark.django_db

@@ -232,16 +232,11 @@ def test_a_file_that_is_not_a_readable_image_is_415(owner, name, content):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_wait_in_the_embedded_mode_answers_201_with_what_the_row_holds(owner, digit_png, settings):
-    from recognition import dispatch
-
-    settings.CELERY_BROKER_URL = ""  # no broker: the in-process executor runs it
-    try:
-        client = _client(owner)
-        response = client.post(f"{LIST}?wait=10", {"image": base64.b64encode(digit_png[0]).decode()},
-                               format="json")
-    finally:
-        dispatch.shutdown()
+def test_wait_in_the_embedded_mode_answers_201_with_what_the_row_holds(owner, digit_png, in_process_transport):
+    client = _client(owner)
+    response = client.post(f"{LIST}?wait=10", {"image": base64.b64encode(digit_png[0]).decode()},
+                           format="json")
+    in_process_transport.shutdown()
     assert response.status_code == 201 and response.json()["digit"] == int(digit_png[1])
     assert client.get(f"{LIST}{response.json()['id']}/").json() == response.json()
 

@@ -54,7 +54,7 @@ def browser():
 
 
 @pytest.fixture(autouse=True)
-def in_process_inference(settings):
+def in_process_inference(settings, in_process_transport):
     """The live server runs inference in its own threads, as `make run` does (no broker).
 
     With persistent connections those threads would keep sessions open on the test
@@ -62,14 +62,11 @@ def in_process_inference(settings):
     connection when its work is done; and they, with the stale-pending sweeper, are stopped
     after each test.
     """
-    from recognition import dispatch
-
-    settings.CELERY_BROKER_URL = ""
     database = settings.DATABASES["default"]  # the dict each new thread's connection reads
     max_age = database["CONN_MAX_AGE"]
     database["CONN_MAX_AGE"] = 0
     yield
-    dispatch.shutdown()
+    in_process_transport.shutdown()
     database["CONN_MAX_AGE"] = max_age
 
 

@@ -21,13 +21,6 @@ pytestmark = pytest.mark.django_db
 NOT_ASCII = ["²", "٣", "①", "𝟟"]
 
 
-def _done(owner, image: bytes, mode="digit") -> Prediction:
-    prediction = services.prediction_create(owner=owner, image=image, source="draw", mode=mode)
-    services.predictions_run([prediction.pk])
-    prediction.refresh_from_db()
-    return prediction
-
-
 @pytest.mark.django_db(False)
 @pytest.mark.parametrize("label", ["0", "7", "123", "9" * 64])
 def test_the_validator_accepts_ascii_digits(label):
@@ -43,8 +36,8 @@ def test_the_validator_refuses_anything_else(label):
 
 
 @pytest.mark.parametrize("label", NOT_ASCII)
-def test_the_feedback_page_refuses_a_non_ascii_digit(client, owner, digit_png, label):
-    prediction = _done(owner, digit_png[0])
+def test_the_feedback_page_refuses_a_non_ascii_digit(client, owner, digit_png, label, finished_prediction):
+    prediction = finished_prediction(owner, digit_png[0])
     client.force_login(owner)
     response = client.post(reverse("recognition:feedback", args=[prediction.pk]), {"label": label})
     assert response.status_code == 200
@@ -66,8 +59,8 @@ def test_the_api_refuses_a_non_ascii_digit(owner, digit_png, label):
 
 
 @pytest.mark.parametrize("label", NOT_ASCII)
-def test_the_services_refuse_a_non_ascii_digit(owner, staff, digit_png, label):
-    prediction = _done(owner, digit_png[0])
+def test_the_services_refuse_a_non_ascii_digit(owner, staff, digit_png, label, finished_prediction):
+    prediction = finished_prediction(owner, digit_png[0])
     with pytest.raises(ValidationError):
         services.prediction_give_feedback(prediction=prediction, label=label)
     with pytest.raises(ValidationError):
@@ -77,15 +70,15 @@ def test_the_services_refuse_a_non_ascii_digit(owner, staff, digit_png, label):
 
 
 @pytest.mark.parametrize("label", NOT_ASCII)
-def test_the_admin_forms_refuse_a_non_ascii_digit(owner, digit_png, label):
-    prediction = _done(owner, digit_png[0])
+def test_the_admin_forms_refuse_a_non_ascii_digit(owner, digit_png, label, finished_prediction):
+    prediction = finished_prediction(owner, digit_png[0])
     assert not ReviewLabelForm({"label": label}).is_valid()
     form = ReviewForm({"reviewed_label": label}, instance=prediction)
     assert not form.is_valid() and "reviewed_label" in form.errors
 
 
-def test_retraining_skips_a_bad_stored_label_instead_of_crashing(owner, digit_png):
-    good, *bad = [_done(owner, digit_png[0]) for _ in range(1 + len(NOT_ASCII))]
+def test_retraining_skips_a_bad_stored_label_instead_of_crashing(owner, digit_png, finished_prediction):
+    good, *bad = [finished_prediction(owner, digit_png[0]) for _ in range(1 + len(NOT_ASCII))]
     Prediction.objects.filter(pk=good.pk).update(reviewed_label=digit_png[1])
     for prediction, label in zip(bad, NOT_ASCII):  # stored before labels were checked
         Prediction.objects.filter(pk=prediction.pk).update(reviewed_label=label)
@@ -97,9 +90,9 @@ def test_retraining_skips_a_bad_stored_label_instead_of_crashing(owner, digit_pn
     assert [int(v) for v in [*images.y_train, *images.y_heldout]] == [int(digit_png[1])]
 
 
-def test_the_migration_clears_labels_that_are_not_ascii_digits(owner, staff, digit_png):
+def test_the_migration_clears_labels_that_are_not_ascii_digits(owner, staff, digit_png, finished_prediction):
     migration = importlib.import_module("recognition.migrations.0003_labels_ascii_digits")
-    good = _done(owner, digit_png[0])
+    good = finished_prediction(owner, digit_png[0])
     services.prediction_give_feedback(prediction=good, label="7")
     services.prediction_review(prediction=good, label="7", reviewer=staff)
     bad = [services.prediction_create(owner=owner, image=digit_png[0], source="draw") for _ in NOT_ASCII]

@@ -9,28 +9,30 @@ import pytest
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
+from django.core.management.sql import emit_post_migrate_signal
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
-from recognition import retraining, selectors, services
+from ml.artifact import ArtifactError, newest
+from recognition import model_versions, retraining, runs, selectors, services
 from recognition.models import ModelVersion, Prediction
 from tests.images import encode, place
 
 pytestmark = pytest.mark.django_db
 
-SHIPPED = Path(settings.ML_MODEL_DIR)  # the serving model, before any test points elsewhere
+SHIPPED = newest(settings.ML_ARTIFACTS_DIR)  # the shipped model, before any test points elsewhere
 
 
 @pytest.fixture
 def artifacts(settings, tmp_path) -> Path:
-    """A private ML_ARTIFACTS_DIR holding a copy of the shipped model, `current` linking to it."""
+    """A private ML_ARTIFACTS_DIR holding a copy of the shipped model, and no version
+    registered yet (migrate registered the real folder's)."""
     base = tmp_path / "artifacts"
     base.mkdir()
-    shipped = SHIPPED.resolve()
-    shutil.copytree(shipped, base / shipped.name)
-    (base / "current").symlink_to(shipped.name)
+    shutil.copytree(SHIPPED, base / SHIPPED.name)
     settings.ML_ARTIFACTS_DIR = base
-    settings.ML_MODEL_DIR = base / "current"
+    ModelVersion.objects.all().delete()
+    selectors.forget_active_model_version()
     return base
 
 
@@ -50,16 +52,17 @@ def copy_as(artifacts: Path, version: str, **changes) -> Path:
 
 # --- Registering -------------------------------------------------------------------------------
 
-def test_it_registers_every_valid_artifact_once_and_ignores_the_current_link(artifacts):
+def test_it_registers_every_valid_artifact_once_and_ignores_links(artifacts):
     copy_as(artifacts, "cnn-second", test_accuracy=0.5)
+    (artifacts / "link").symlink_to(SHIPPED.name)
     (artifacts / "no-metadata").mkdir()
     broken = artifacts / "broken"
     broken.mkdir()
     (broken / "metadata.json").write_text("{not json")
     (broken / "model.keras").write_bytes(b"x")
 
-    created = services.model_versions_sync()
-    again = services.model_versions_sync()
+    created = model_versions.model_versions_sync()
+    again = model_versions.model_versions_sync()
 
     assert sorted(v.version for v in created) == sorted([shipped_version(), "cnn-second"])
     assert again == []
@@ -77,19 +80,47 @@ def test_sync_models_command_reports_what_it_registered(artifacts):
     assert "1 new, 1 registered" in out.getvalue()
 
 
-def test_a_fresh_install_serves_ML_MODEL_DIR_without_any_version(artifacts, settings):
-    assert not ModelVersion.objects.exists()
-    assert selectors.serving_model_dir() == settings.ML_MODEL_DIR
+def test_migrate_registers_the_artifacts_and_serves_the_newest(artifacts):
+    copy_as(artifacts, "cnn-older", created_at="2020-01-01T00:00:00+00:00")
+
+    emit_post_migrate_signal(verbosity=0, interactive=False, db="default")
+
+    assert ModelVersion.objects.count() == 2
+    assert ModelVersion.objects.get(is_active=True).version == shipped_version()
+    assert selectors.serving_model_dir() == (artifacts / SHIPPED.name).resolve()
+
+
+def test_migrate_keeps_the_version_staff_activated(artifacts):
+    copy_as(artifacts, "cnn-older", created_at="2020-01-01T00:00:00+00:00")
+    model_versions.model_versions_sync()
+    model_versions.model_version_activate(version="cnn-older")
+    copy_as(artifacts, "cnn-newer", created_at="2030-01-01T00:00:00+00:00")
+
+    emit_post_migrate_signal(verbosity=0, interactive=False, db="default")
+
+    assert ModelVersion.objects.filter(version="cnn-newer").exists()
+    assert ModelVersion.objects.get(is_active=True).version == "cnn-older"
+
+
+def test_without_an_active_version_nothing_serves(artifacts):
+    with pytest.raises(ArtifactError, match="no model version is active"):
+        selectors.serving_model_dir()
+
+
+def test_ML_MODEL_DIR_overrides_the_active_version(artifacts, settings):
+    model_versions.model_versions_install()
+    settings.ML_MODEL_DIR = copy_as(artifacts, "cnn-override")
+    assert selectors.serving_model_dir() == artifacts / "cnn-override"
 
 
 # --- Activating --------------------------------------------------------------------------------
 
 def test_activating_keeps_exactly_one_version_active(artifacts, staff):
     copy_as(artifacts, "cnn-second")
-    services.model_versions_sync()
+    model_versions.model_versions_sync()
 
-    services.model_version_activate(version=shipped_version())
-    second = services.model_version_activate(version="cnn-second", by=staff)
+    model_versions.model_version_activate(version=shipped_version())
+    second = model_versions.model_version_activate(version="cnn-second", by=staff)
 
     assert list(ModelVersion.objects.filter(is_active=True)) == [second]
     second.refresh_from_db()
@@ -99,7 +130,7 @@ def test_activating_keeps_exactly_one_version_active(artifacts, staff):
 
 def test_the_database_refuses_a_second_active_version(artifacts):
     copy_as(artifacts, "cnn-second")
-    services.model_versions_sync()
+    model_versions.model_versions_sync()
     ModelVersion.objects.filter(version="cnn-second").update(is_active=True)
     with pytest.raises(IntegrityError), transaction.atomic():
         ModelVersion.objects.filter(version=shipped_version()).update(is_active=True)
@@ -107,28 +138,29 @@ def test_the_database_refuses_a_second_active_version(artifacts):
 
 def test_it_refuses_to_activate_a_version_whose_artifact_is_gone(artifacts):
     folder = copy_as(artifacts, "cnn-second")
-    services.model_versions_sync()
+    model_versions.model_versions_sync()
     shutil.rmtree(folder)
     with pytest.raises(ValidationError) as error:
-        services.model_version_activate(version="cnn-second")
+        model_versions.model_version_activate(version="cnn-second")
     assert error.value.code == "bad_artifact"
     assert not ModelVersion.objects.filter(is_active=True).exists()
 
 
 def test_it_refuses_to_activate_an_unknown_version(artifacts):
     with pytest.raises(ValidationError) as error:
-        services.model_version_activate(version="cnn-nowhere")
+        model_versions.model_version_activate(version="cnn-nowhere")
     assert error.value.code == "unknown_version"
 
 
 def test_activating_a_version_changes_the_version_recorded_on_the_next_prediction(artifacts, owner, digit_png,
                                                                                  finished_prediction):
     copy_as(artifacts, "cnn-activated")
-    services.model_versions_sync()
+    model_versions.model_versions_sync()
+    model_versions.model_version_activate(version=shipped_version())
     before = finished_prediction(owner, digit_png[0])
     assert before.model_version == shipped_version()
 
-    services.model_version_activate(version="cnn-activated")
+    model_versions.model_version_activate(version="cnn-activated")
     after = finished_prediction(owner, digit_png[0])
 
     # Same weights under a new name: the engine was reloaded for the new version, and answers alike.
@@ -138,25 +170,28 @@ def test_activating_a_version_changes_the_version_recorded_on_the_next_predictio
 
 def test_another_process_activation_is_seen_within_the_check_interval(artifacts, settings,
                                                                       django_assert_num_queries):
-    copy_as(artifacts, "cnn-elsewhere")
-    services.model_versions_sync()
+    copy_as(artifacts, "cnn-elsewhere", created_at="2020-01-01T00:00:00+00:00")
+    model_versions.model_versions_install()
     settings.SERVING_MODEL_CHECK_SECONDS = 60
-    assert selectors.serving_model_dir() == settings.ML_MODEL_DIR
+    shipped = (artifacts / SHIPPED.name).resolve()
+    assert selectors.serving_model_dir() == shipped
     # Activated by another process (no call to forget here): this one asks again only
     # once the interval is over, and until then serves without a query per batch.
+    ModelVersion.objects.update(is_active=False)
     ModelVersion.objects.filter(version="cnn-elsewhere").update(is_active=True)
     with django_assert_num_queries(0):
-        assert selectors.serving_model_dir() == settings.ML_MODEL_DIR
+        assert selectors.serving_model_dir() == shipped
     settings.SERVING_MODEL_CHECK_SECONDS = 0
     assert selectors.serving_model_dir() == (artifacts / "cnn-elsewhere").resolve()
 
 
-def test_it_serves_ML_MODEL_DIR_when_the_active_folder_is_gone(artifacts, settings):
+def test_it_says_so_when_the_active_folder_is_gone(artifacts):
     folder = copy_as(artifacts, "cnn-second")
-    services.model_versions_sync()
-    services.model_version_activate(version="cnn-second")
+    model_versions.model_versions_sync()
+    model_versions.model_version_activate(version="cnn-second")
     shutil.rmtree(folder)
-    assert selectors.serving_model_dir() == settings.ML_MODEL_DIR
+    with pytest.raises(ArtifactError, match="has no folder 'cnn-second'"):
+        selectors.serving_model_dir()
 
 
 @pytest.mark.parametrize("name", ["", "..", "../..", "/etc", "current/../../x"])
@@ -169,7 +204,7 @@ def test_an_artifact_name_cannot_lead_outside_the_artifacts_folder(artifacts, na
 
 def test_staff_see_the_versions_with_their_accuracy(staff_client, artifacts):
     copy_as(artifacts, "cnn-second", test_accuracy=0.5)
-    services.model_versions_sync()
+    model_versions.model_versions_sync()
     ModelVersion.objects.filter(version="cnn-second").update(heldout_accuracy=0.75, heldout_images=8)
 
     response = staff_client.get(reverse("admin:recognition_modelversion_changelist"))
@@ -181,7 +216,7 @@ def test_staff_see_the_versions_with_their_accuracy(staff_client, artifacts):
 
 
 def test_the_version_page_shows_per_class_accuracy_and_both_plots(staff_client, artifacts):
-    services.model_versions_sync()
+    model_versions.model_versions_sync()
     version = ModelVersion.objects.get()
 
     response = staff_client.get(reverse("admin:recognition_modelversion_change", args=[version.pk]))
@@ -201,7 +236,7 @@ def test_the_version_page_shows_per_class_accuracy_and_both_plots(staff_client, 
 
 def test_staff_activate_a_version_with_the_admin_action(staff_client, staff, artifacts):
     copy_as(artifacts, "cnn-second")
-    services.model_versions_sync()
+    model_versions.model_versions_sync()
     second = ModelVersion.objects.get(version="cnn-second")
 
     response = staff_client.post(reverse("admin:recognition_modelversion_changelist"),
@@ -215,7 +250,7 @@ def test_staff_activate_a_version_with_the_admin_action(staff_client, staff, art
 
 def test_the_activate_action_wants_exactly_one_version(staff_client, artifacts):
     copy_as(artifacts, "cnn-second")
-    services.model_versions_sync()
+    model_versions.model_versions_sync()
 
     response = staff_client.post(reverse("admin:recognition_modelversion_changelist"),
                                  {"action": "activate",
@@ -235,7 +270,7 @@ def test_staff_find_new_versions_from_the_admin(staff_client, artifacts):
 
 @pytest.mark.parametrize("who", ["owner", "other", None])
 def test_others_reach_no_model_admin_page(client, request, who, artifacts):
-    services.model_versions_sync()
+    model_versions.model_versions_sync()
     version = ModelVersion.objects.get()
     if who:
         client.force_login(request.getfixturevalue(who))
@@ -254,7 +289,7 @@ def test_others_reach_no_model_admin_page(client, request, who, artifacts):
 
 @pytest.mark.parametrize("plot", ["metadata", "model", "..%2Fmetadata", "current"])
 def test_the_plot_view_serves_only_the_two_plots(staff_client, artifacts, plot):
-    services.model_versions_sync()
+    model_versions.model_versions_sync()
     response = staff_client.get(f"/staff/models/{shipped_version()}/{plot}.png")
     assert response.status_code == 404
 
@@ -344,6 +379,7 @@ def test_a_retrained_model_serves_only_if_it_is_no_worse_on_mnist_and_better_on_
 
 def test_train_model_with_feedback_registers_the_version_and_explains_its_decision(owner, artifacts, mnist_test,
                                                                                   reviewed):
+    model_versions.model_versions_install()
     made = reviewed_on_both_sides(reviewed, owner, mnist_test, heldout=2, train=4)
     heldout = sum(retraining.is_heldout(p.pk) for p in made)
     out = io.StringIO()
@@ -358,8 +394,7 @@ def test_train_model_with_feedback_registers_the_version_and_explains_its_decisi
     assert f"{len(made) - heldout} images to train on, {heldout} held out" in text
     # One epoch on 500 images is far below the shipped model on MNIST test: kept inactive.
     assert f"Decision: {new.version} not activated: MNIST test accuracy" in text
-    assert not ModelVersion.objects.filter(is_active=True).exists()
-    assert (artifacts / "current").resolve().name == Path(SHIPPED.resolve()).name
+    assert ModelVersion.objects.get(is_active=True).version == shipped_version()
 
 
 def test_train_model_registers_the_new_version_and_activate_serves_it(artifacts):
@@ -369,7 +404,6 @@ def test_train_model_registers_the_new_version_and_activate_serves_it(artifacts)
 
     new = ModelVersion.objects.exclude(version=shipped_version()).get()
     assert new.is_active and new.metadata["data"]["extra_train_images"] == 0
-    assert (artifacts / "current").resolve() == (artifacts / new.path).resolve()
     assert selectors.serving_model_dir() == (artifacts / new.path).resolve()
     assert f"Registered model version {new.version}" in out.getvalue()
     assert np.isclose(new.test_accuracy, new.metadata["test_accuracy"])

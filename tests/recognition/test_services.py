@@ -2,7 +2,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 
-from recognition import services
+from recognition import runs, services
 from recognition.models import Prediction
 
 pytestmark = pytest.mark.django_db
@@ -54,7 +54,7 @@ def test_a_batch_with_one_bad_image_stores_none(owner, digit_png):
 
 def test_running_it_stores_the_answer_probabilities_and_what_the_model_saw(owner, digit_png):
     prediction = services.prediction_create(owner=owner, image=digit_png[0], source="draw")
-    services.predictions_run([prediction.pk])
+    runs.predictions_run([prediction.pk])
     prediction.refresh_from_db()
     assert prediction.status == Prediction.Status.DONE
     assert prediction.answer == digit_png[1] and prediction.digit == int(digit_png[1])
@@ -67,7 +67,7 @@ def test_running_it_stores_the_answer_probabilities_and_what_the_model_saw(owner
 
 def test_it_reads_a_number(owner, number_png):
     prediction = services.prediction_create(owner=owner, image=number_png[0], source="upload", mode="number")
-    services.predictions_run([prediction.pk])
+    runs.predictions_run([prediction.pk])
     prediction.refresh_from_db()
     assert prediction.answer == number_png[1]
     assert [d["box"][0] for d in prediction.digits] == sorted(d["box"][0] for d in prediction.digits)
@@ -76,7 +76,7 @@ def test_it_reads_a_number(owner, number_png):
 
 def test_a_blank_image_finishes_as_no_digit_found(owner, blank_png):
     prediction = services.prediction_create(owner=owner, image=blank_png, source="draw")
-    services.predictions_run([prediction.pk])
+    runs.predictions_run([prediction.pk])
     prediction.refresh_from_db()
     assert prediction.status == Prediction.Status.FAILED
     assert prediction.error_code == Prediction.ErrorCode.NO_DIGIT
@@ -85,26 +85,24 @@ def test_a_blank_image_finishes_as_no_digit_found(owner, blank_png):
 
 def test_running_twice_does_not_redo_a_finished_prediction(owner, digit_png):
     prediction = services.prediction_create(owner=owner, image=digit_png[0], source="draw")
-    services.predictions_run([prediction.pk])
+    runs.predictions_run([prediction.pk])
     prediction.refresh_from_db()
     finished_at = prediction.finished_at
-    services.predictions_run([prediction.pk])  # a redelivered task
+    runs.predictions_run([prediction.pk])  # a redelivered task
     prediction.refresh_from_db()
     assert prediction.finished_at == finished_at and prediction.attempts == 1
 
 
 def test_one_run_finishes_a_mixed_batch_each_row_with_its_own_outcome(owner, digit_png, number_png, blank_png,
-                                                                      settings):
-    from recognition import notify
-
-    settings.CELERY_BROKER_URL = ""  # announcements stay in this process, where notify.wait sees them
+                                                                      in_process_transport):
+    # In-process: the announcements stay in this process, where wait sees them.
     digit = services.prediction_create(owner=owner, image=digit_png[0], source="draw")
     number = services.prediction_create(owner=owner, image=number_png[0], source="upload", mode="number")
     blank = services.prediction_create(owner=owner, image=blank_png, source="draw")
     earlier = services.prediction_create(owner=owner, image=digit_png[0], source="api")
-    services.predictions_run([earlier.pk])
+    runs.predictions_run([earlier.pk])
     earlier.refresh_from_db()
-    services.predictions_run([blank.pk, earlier.pk, number.pk, digit.pk])
+    runs.predictions_run([blank.pk, earlier.pk, number.pk, digit.pk])
     for prediction in (digit, number, blank):
         prediction.refresh_from_db()
     assert (digit.status, digit.answer, len(digit.probabilities)) == ("done", digit_png[1], 10)
@@ -112,15 +110,15 @@ def test_one_run_finishes_a_mixed_batch_each_row_with_its_own_outcome(owner, dig
     assert (blank.status, blank.error_code, blank.answer, blank.digits) == ("failed", "no_digit", "", [])
     assert Prediction.objects.get(pk=earlier.pk).finished_at == earlier.finished_at  # not redone
     # Waiters are told what each row now holds; the row finished before keeps its first word.
-    assert notify.wait(digit.pk, 1)["answer"] == digit_png[1]
-    assert notify.wait(blank.pk, 1)["error_code"] == "no_digit"
-    assert notify.wait(earlier.pk, 1)["finished_at"] == earlier.finished_at.isoformat()
+    assert in_process_transport.wait(str(digit.pk), 1)["answer"] == digit_png[1]
+    assert in_process_transport.wait(str(blank.pk), 1)["error_code"] == "no_digit"
+    assert in_process_transport.wait(str(earlier.pk), 1)["finished_at"] == earlier.finished_at.isoformat()
 
 
 def test_a_missing_image_file_fails_with_a_message(owner, digit_png):
     prediction = services.prediction_create(owner=owner, image=digit_png[0], source="draw")
     default_storage.delete(prediction.image.name)
-    services.predictions_run([prediction.pk])
+    runs.predictions_run([prediction.pk])
     prediction.refresh_from_db()
     assert prediction.status == Prediction.Status.FAILED and prediction.error_code == "internal"
     assert "Traceback" not in prediction.error
@@ -132,10 +130,10 @@ def test_the_sweeper_resends_stale_pending_and_gives_up_after_the_limit(
 
     from django.utils import timezone
 
-    from recognition import dispatch
+    from recognition import transport
 
     sent = []
-    monkeypatch.setattr(dispatch, "enqueue", lambda ids: sent.extend(ids))
+    monkeypatch.setattr(transport, "send", lambda ids: sent.extend(ids))
     stale = services.prediction_create(owner=owner, image=digit_png[0], source="draw")
     fresh = services.prediction_create(owner=owner, image=digit_png[0], source="draw")
     hopeless = services.prediction_create(owner=owner, image=digit_png[0], source="draw")
@@ -143,7 +141,7 @@ def test_the_sweeper_resends_stale_pending_and_gives_up_after_the_limit(
     Prediction.objects.filter(pk__in=[stale.pk, hopeless.pk]).update(queued_at=long_ago)
     Prediction.objects.filter(pk=hopeless.pk).update(attempts=settings.PREDICTION_MAX_ATTEMPTS)
 
-    assert services.predictions_requeue_stale() == 1
+    assert runs.predictions_requeue_stale() == 1
     assert sent == [stale.pk]
     stale.refresh_from_db()
     assert stale.attempts == 2  # created and sent once, then resent
@@ -164,10 +162,10 @@ def test_the_sweeper_skips_a_row_a_worker_is_writing_instead_of_waiting_for_it(
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from recognition import dispatch
+    from recognition import transport
 
     sent = []
-    monkeypatch.setattr(dispatch, "enqueue", lambda ids: sent.extend(ids))
+    monkeypatch.setattr(transport, "send", lambda ids: sent.extend(ids))
     busy, idle = (services.prediction_create(owner=owner, image=digit_png[0], source="draw") for _ in range(2))
     long_ago = timezone.now() - timedelta(seconds=settings.PREDICTION_STALE_SECONDS + 5)
     Prediction.objects.filter(pk__in=[busy.pk, idle.pk]).update(queued_at=long_ago)
@@ -187,7 +185,7 @@ def test_the_sweeper_skips_a_row_a_worker_is_writing_instead_of_waiting_for_it(
     thread.start()
     try:
         assert locked.wait(10)
-        resent = services.predictions_requeue_stale()
+        resent = runs.predictions_requeue_stale()
     finally:
         release.set()
         thread.join()

@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from recognition import services
+from recognition import runs, services
 from recognition.models import Prediction
 
 pytestmark = pytest.mark.django_db
@@ -357,7 +357,7 @@ def test_it_explains_a_failed_prediction_in_words(owner, blank_png, finished_pre
 
     html = owner_client.get(reverse("recognition:detail", args=[prediction.pk])).content.decode()
 
-    assert f'data-testid="detail-error">{services.NO_DIGIT_MESSAGE}<' in html
+    assert f'data-testid="detail-error">{runs.NO_DIGIT_MESSAGE}<' in html
     assert "Traceback" not in html and 'data-testid="feedback-correct"' not in html
 
 

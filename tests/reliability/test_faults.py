@@ -10,6 +10,7 @@ import urllib.request
 import pytest
 from django.conf import settings
 
+from ml.artifact import newest
 from tests.workers import ROOT, Worker, new_queue
 
 
@@ -68,7 +69,7 @@ def test_an_unreachable_database_is_a_503_with_a_retry_hint(server_without_datab
 
 def test_a_worker_refuses_to_start_with_a_corrupt_model(tmp_path, redis_url):
     broken = tmp_path / "broken-model"
-    shutil.copytree(settings.ML_MODEL_DIR.resolve(), broken)
+    shutil.copytree(newest(settings.ML_ARTIFACTS_DIR), broken)
     (broken / "model.keras").write_bytes(b"not a model")
     worker = Worker(broker_url=redis_url, queue=new_queue(), media_root=tmp_path, model_dir=broken)
     try:

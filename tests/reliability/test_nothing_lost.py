@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import time
+from contextlib import ExitStack
 from datetime import timedelta
 
 import pytest
@@ -20,7 +21,7 @@ from rest_framework.test import APIClient
 from recognition import services
 from recognition.models import Prediction
 from recognition.tasks import requeue_stale_predictions
-from tests.workers import Worker, new_queue, point_celery_at
+from tests.workers import Worker, celery_transport, new_queue
 
 
 def _free_port() -> int:
@@ -52,11 +53,6 @@ class RedisServer:
         self.process.wait()
 
 
-def _use_broker(settings, url: str, queue: str) -> None:
-    settings.CELERY_BROKER_URL = url
-    point_celery_at(url, queue)
-
-
 def _age_pending(seconds: int) -> None:
     # As if the sweeper's PREDICTION_STALE_SECONDS had passed since they were queued. The
     # rows are locked in primary-key order, the order a worker writes its batch in, so this
@@ -85,12 +81,10 @@ def own_redis():
 
 
 @pytest.fixture
-def restore_broker():
-    from digitrec.celery import app
-
-    previous = (app.conf.broker_url, app.conf.task_default_queue)
-    yield
-    point_celery_at(*previous)
+def use_broker():
+    """``use_broker(url, queue)``: send predictions through Celery there until the test ends."""
+    with ExitStack() as stack:
+        yield lambda url, queue: stack.enter_context(celery_transport(url, queue))
 
 
 def _interrupt_mid_way(first: Worker, interrupt, *, owner, digit_png, queue, own_redis, settings,
@@ -136,9 +130,9 @@ def _kill(worker: Worker) -> None:
 
 
 def test_a_worker_killed_mid_task_loses_nothing_and_answers_once(
-        transactional_db, owner, digit_png, own_redis, settings, restore_broker, media_in_tmp):
+        transactional_db, owner, digit_png, own_redis, settings, use_broker, media_in_tmp):
     queue = new_queue()
-    _use_broker(settings, own_redis.url, queue)
+    use_broker(own_redis.url, queue)
     first = Worker(broker_url=own_redis.url, queue=queue, media_root=media_in_tmp, pool="prefork",
                    concurrency=1)
     _interrupt_mid_way(first, _kill, owner=owner, digit_png=digit_png, queue=queue, own_redis=own_redis,
@@ -146,9 +140,9 @@ def test_a_worker_killed_mid_task_loses_nothing_and_answers_once(
 
 
 def test_a_worker_restarted_under_load_loses_nothing_and_answers_each_once(
-        transactional_db, owner, digit_png, own_redis, settings, restore_broker, media_in_tmp):
+        transactional_db, owner, digit_png, own_redis, settings, use_broker, media_in_tmp):
     queue = new_queue()
-    _use_broker(settings, own_redis.url, queue)
+    use_broker(own_redis.url, queue)
     first = Worker(broker_url=own_redis.url, queue=queue, media_root=media_in_tmp)
     # A restart as a deployment does it: SIGTERM (its taken but unrun tasks go back to the
     # queue), then a new worker.
@@ -157,9 +151,9 @@ def test_a_worker_restarted_under_load_loses_nothing_and_answers_each_once(
 
 
 def test_redis_stopped_while_users_submit_then_everything_finishes(
-        transactional_db, owner, digit_png, own_redis, settings, restore_broker, media_in_tmp):
+        transactional_db, owner, digit_png, own_redis, settings, use_broker, media_in_tmp):
     queue = new_queue()
-    _use_broker(settings, own_redis.url, queue)
+    use_broker(own_redis.url, queue)
     # Supervised as in `make stack`: a worker that loses Redis may exit, and is started again.
     worker = Worker(broker_url=own_redis.url, queue=queue, media_root=media_in_tmp, supervised=True)
     client = APIClient()

@@ -1,6 +1,7 @@
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from recognition import selectors, services
+from recognition import model_versions, selectors
 from recognition.models import ModelVersion
 
 
@@ -11,11 +12,12 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
-        created = services.model_versions_sync()
+        created = model_versions.model_versions_sync()
         for version in created:
             self.stdout.write(f"Registered {version.version} ({version.path}).")
         active = selectors.active_model_version()
         self.stdout.write(self.style.SUCCESS(
             f"{len(created)} new, {ModelVersion.objects.count()} registered. Serving: "
-            + (active.version if active else f"{selectors.serving_model_dir()} (no version activated)")
+            + (f"{settings.ML_MODEL_DIR} (ML_MODEL_DIR overrides the active version)" if settings.ML_MODEL_DIR
+               else active.version if active else "nothing (no version is active)")
         ))

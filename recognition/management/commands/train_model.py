@@ -7,7 +7,7 @@ from django.db import DatabaseError
 
 from ml import data
 from ml.train import TrainConfig, train
-from recognition import retraining, selectors, services
+from recognition import model_versions, retraining, selectors
 from recognition.models import ModelVersion
 
 
@@ -29,8 +29,7 @@ class Command(BaseCommand):
         parser.add_argument("--out", type=Path, default=None,
                             help="folder for the artifact (default: ML_ARTIFACTS_DIR)")
         parser.add_argument("--activate", action="store_true",
-                            help="serve the new model: activate its version and point "
-                                 "ML_ARTIFACTS_DIR/current at it")
+                            help="serve the new model: activate its version")
         parser.add_argument("--include-feedback", action="store_true",
                             help="also train on reviewed predictions (but a fixed held-out 20%%), and "
                                  "activate the new model only if it beats the serving one")
@@ -45,6 +44,9 @@ class Command(BaseCommand):
         out_dir = Path(options["out"] or settings.ML_ARTIFACTS_DIR)
         # Only artifacts in ML_ARTIFACTS_DIR become versions that can be activated.
         registers = out_dir.resolve() == Path(settings.ML_ARTIFACTS_DIR).resolve()
+        if options["activate"] and not registers:
+            raise CommandError("--activate serves the new model as a model version: leave --out unset "
+                               "or set it to ML_ARTIFACTS_DIR.")
         if registers:
             try:  # fail now, not after an hour of training, if the database is not migrated
                 ModelVersion.objects.exists()
@@ -83,21 +85,15 @@ class Command(BaseCommand):
         ))
         version = None
         if registers:
-            services.model_versions_sync()
+            model_versions.model_versions_sync()
             version = ModelVersion.objects.get(version=metadata["version"])
             self.stdout.write(f"Registered model version {version.version}.")
         activate = options["activate"]
         if reviewed is not None:
             activate = self._judge(version, artifact, metadata, reviewed)
         if activate:
-            if version is not None:
-                services.model_version_activate(version=version)
-            link = out_dir / "current"
-            tmp = link.with_name("current.tmp")
-            tmp.unlink(missing_ok=True)
-            tmp.symlink_to(artifact.name)
-            tmp.replace(link)  # atomic: a reader sees the old or the new target, never none
-            self.stdout.write(f"Activated: {link} -> {artifact.name}")
+            model_versions.model_version_activate(version=version)
+            self.stdout.write(f"Activated {version.version}.")
 
     def _judge(self, version: ModelVersion, artifact: Path, metadata: dict,
                reviewed: retraining.ReviewedImages) -> bool:

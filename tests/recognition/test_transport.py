@@ -9,37 +9,41 @@ import pytest
 import redis
 
 from ml import inference
-from recognition import dispatch, services
+from recognition import services, transport
 from recognition.models import Prediction
 from recognition.selectors import serving_model_dir
 
 
 @pytest.mark.django_db(transaction=True)
 def test_when_the_server_starts_it_loads_the_model_and_finishes_what_the_last_run_left(
-        owner, digit_png, settings, monkeypatch):
-    settings.CELERY_BROKER_URL = ""
+        owner, digit_png, settings, monkeypatch, in_process_transport):
     settings.PREDICTION_STALE_SECONDS = 1
     with monkeypatch.context() as stopped:  # the last run stopped before running it
-        stopped.setattr(dispatch, "enqueue", lambda ids: None)
+        stopped.setattr(transport, "send", lambda ids: None)
         left = services.prediction_create(owner=owner, image=digit_png[0], source="draw")
     monkeypatch.setattr(inference, "_engines", {})  # a new process: no model loaded yet
-    try:
-        dispatch.warm_up().result(timeout=120)
-        assert [engine.model_dir for engine in inference._engines.values()] == [serving_model_dir().resolve()]
-        deadline = time.monotonic() + 60
-        while Prediction.objects.get(pk=left.pk).status == Prediction.Status.PENDING:
-            assert time.monotonic() < deadline, "the sweeper never ran it"
-            time.sleep(0.1)
-    finally:
-        dispatch.shutdown()
+    transport.warm_up().result(timeout=120)
+    assert [engine.model_dir for engine in inference._engines.values()] == [serving_model_dir().resolve()]
+    deadline = time.monotonic() + 60
+    while Prediction.objects.get(pk=left.pk).status == Prediction.Status.PENDING:
+        assert time.monotonic() < deadline, "the sweeper never ran it"
+        time.sleep(0.1)
     left.refresh_from_db()
     assert (left.status, left.answer) == (Prediction.Status.DONE, digit_png[1])
 
 
-def test_with_a_broker_the_web_process_loads_no_model(settings, monkeypatch):
-    settings.CELERY_BROKER_URL = "redis://127.0.0.1:6379/0"
+def test_the_broker_setting_chooses_the_transport(settings):
+    work = transport.current().work
+    settings.CELERY_BROKER_URL = ""
+    assert isinstance(transport.from_settings(work), transport.InProcessTransport)
+    settings.CELERY_BROKER_URL, settings.REDIS_URL = "redis://127.0.0.1:6379/5", "redis://127.0.0.1:6379/6"
+    chosen = transport.from_settings(work)
+    assert isinstance(chosen, transport.CeleryTransport) and chosen.redis_url == settings.REDIS_URL
+
+
+def test_with_a_broker_the_web_process_loads_no_model(monkeypatch, celery_transport):
     monkeypatch.setattr(inference, "_engines", {})
-    assert dispatch.warm_up() is None
+    assert transport.warm_up() is None
     assert inference._engines == {}  # the workers hold it
 
 
@@ -51,23 +55,15 @@ def _sent_tasks(redis_url: str, queue: str) -> list[list[str]]:
 
 
 @pytest.fixture
-def queue_without_worker(redis_url, settings):
-    from tests.workers import new_queue, point_celery_at
-
-    queue = new_queue()
-    settings.CELERY_BROKER_URL = redis_url
-    previous = point_celery_at(redis_url, queue)
-    try:
-        yield queue
-    finally:
-        point_celery_at(*previous)
-        redis.Redis.from_url(redis_url).delete(queue)
+def queue_without_worker(redis_url, celery_transport):
+    yield celery_transport
+    redis.Redis.from_url(redis_url).delete(celery_transport)
 
 
 def test_a_large_send_goes_out_in_tasks_of_the_batch_size(redis_url, settings, queue_without_worker):
     settings.PREDICTION_TASK_BATCH = 16
     ids = [f"id-{i}" for i in range(40)]
-    dispatch.enqueue(ids)
+    transport.send(ids)
     assert sorted(len(task) for task in _sent_tasks(redis_url, queue_without_worker)) == [8, 16, 16]
     assert sorted(sum(_sent_tasks(redis_url, queue_without_worker), [])) == sorted(ids)
 
@@ -77,7 +73,7 @@ def test_sends_from_many_threads_at_once_each_reach_the_queue_exactly_once(redis
     settings.PREDICTION_TASK_BATCH = 16
     ids = [f"id-{i}" for i in range(60)]
     with ThreadPoolExecutor(30) as pool:
-        list(pool.map(lambda pk: dispatch.enqueue([pk]), ids))
+        list(pool.map(lambda pk: transport.send([pk]), ids))
     tasks = _sent_tasks(redis_url, queue_without_worker)
     assert sorted(sum(tasks, [])) == sorted(ids)  # none lost, none sent twice
     assert all(1 <= len(task) <= 16 for task in tasks)
