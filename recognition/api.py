@@ -179,8 +179,8 @@ def _create(request, images: list[tuple[bytes | File, str]], mode: str,
     """Create through the service, turning its validation errors into API errors."""
     try:
         return services.predictions_create(owner=request.user, images=images, source=source, mode=mode)
-    except services.ImageTooLarge as exc:
-        raise PayloadTooLarge(exc.messages[0])
+    except services.ImageTooLarge as exc:  # too_large (bytes) or too_many_pixels
+        raise PayloadTooLarge(exc.messages[0], code=exc.code)
     except DjangoValidationError as exc:
         if exc.code == "not_an_image":
             raise NotAnImage(exc.messages[0])
