@@ -3,8 +3,6 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image, ImageDraw
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from recognition import runs, services
 from recognition.models import Prediction
@@ -15,17 +13,11 @@ pytestmark = pytest.mark.django_db
 LIST = "/api/v1/predictions/"
 
 
-def _client(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
-    return client
-
-
-def test_a_6000_px_webp_of_a_few_kb_is_a_413_too_many_pixels_and_stores_nothing(owner):
+def test_a_6000_px_webp_of_a_few_kb_is_a_413_too_many_pixels_and_stores_nothing(token_client, owner):
     image = Image.new("L", (6000, 6000), 255)
     ImageDraw.Draw(image).line((2000, 1500, 4000, 1500, 3000, 4500), fill=0, width=150)
     webp = encode(image, "WEBP", lossless=True)
-    response = _client(owner).post(LIST, {"image": SimpleUploadedFile("big.webp", webp)}, format="multipart")
+    response = token_client(owner).post(LIST, {"image": SimpleUploadedFile("big.webp", webp)}, format="multipart")
     assert response.status_code == 413
     error = response.json()["error"]
     assert error["code"] == "too_many_pixels"
@@ -33,14 +25,14 @@ def test_a_6000_px_webp_of_a_few_kb_is_a_413_too_many_pixels_and_stores_nothing(
     assert not Prediction.objects.exists()
 
 
-def test_a_12000_px_png_of_a_7_is_shrunk_and_read_as_7(owner, mnist_test):
+def test_a_12000_px_png_of_a_7_is_shrunk_and_read_as_7(token_client, owner, mnist_test):
     x, y = mnist_test
     assert y[0] == 7
     sheet = Image.new("L", (12000, 12000), 255)
     sheet.paste(Image.fromarray(255 - x[0]).resize((8000, 8000), Image.Resampling.BILINEAR), (2000, 2000))
     png = encode(sheet)
     del sheet
-    response = _client(owner).post(LIST, {"image": SimpleUploadedFile("scan.png", png)}, format="multipart")
+    response = token_client(owner).post(LIST, {"image": SimpleUploadedFile("scan.png", png)}, format="multipart")
     assert response.status_code == 202
     runs.predictions_run([response.json()["id"]])
     prediction = Prediction.objects.get(pk=response.json()["id"])

@@ -4,20 +4,12 @@ import base64
 import uuid
 
 import pytest
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from recognition import transport
 
 pytestmark = pytest.mark.django_db
 
 WAIT = "/api/v1/predictions/?wait=5"
-
-
-def _client(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
-    return client
 
 
 def _body(png: bytes) -> dict:
@@ -51,30 +43,31 @@ def shared_cache(request, settings):
     yield request.param
 
 
-def test_a_user_past_the_per_user_cap_gets_202_at_once_with_a_location(owner, digit_png, settings, waits,
-                                                                        shared_cache):
+def test_a_user_past_the_per_user_cap_gets_202_at_once_with_a_location(token_client, owner, digit_png, settings,
+                                                                        waits, shared_cache):
     settings.MAX_WAITING_PER_USER, settings.MAX_WAITING_PER_PROCESS = 1, 10
     calls, state = waits
-    state["during"] = lambda: _client(owner).post(WAIT, _body(digit_png[0]), format="json")
-    outer = _client(owner).post(WAIT, _body(digit_png[0]), format="json")
+    state["during"] = lambda: token_client(owner).post(WAIT, _body(digit_png[0]), format="json")
+    outer = token_client(owner).post(WAIT, _body(digit_png[0]), format="json")
     inner = state["inner"]
     assert outer.status_code == inner.status_code == 202
     assert inner["Location"].endswith(f"/api/v1/predictions/{inner.json()['id']}/")
     assert calls == [outer.json()["id"]]  # the second one did not wait
-    _client(owner).post(WAIT, _body(digit_png[0]), format="json")
+    token_client(owner).post(WAIT, _body(digit_png[0]), format="json")
     assert len(calls) == 2  # once the first ended, the slot was back
 
 
-def test_past_the_per_process_cap_anyone_gets_202_at_once(owner, other, digit_png, settings, waits):
+def test_past_the_per_process_cap_anyone_gets_202_at_once(token_client, owner, other, digit_png, settings,
+                                                          waits):
     settings.MAX_WAITING_PER_USER, settings.MAX_WAITING_PER_PROCESS = 10, 1
     calls, state = waits
-    state["during"] = lambda: _client(other).post(WAIT, _body(digit_png[0]), format="json")
-    outer = _client(owner).post(WAIT, _body(digit_png[0]), format="json")
+    state["during"] = lambda: token_client(other).post(WAIT, _body(digit_png[0]), format="json")
+    outer = token_client(owner).post(WAIT, _body(digit_png[0]), format="json")
     assert state["inner"].status_code == 202 and "Location" in state["inner"]
     assert calls == [outer.json()["id"]]
 
 
-def test_a_wait_that_fails_gives_its_slots_back(owner, digit_png, settings, monkeypatch):
+def test_a_wait_that_fails_gives_its_slots_back(token_client, owner, digit_png, settings, monkeypatch):
     settings.MAX_WAITING_PER_USER = settings.MAX_WAITING_PER_PROCESS = 1
     calls = []
 
@@ -83,7 +76,7 @@ def test_a_wait_that_fails_gives_its_slots_back(owner, digit_png, settings, monk
         raise RuntimeError("the wait broke")
 
     monkeypatch.setattr(transport, "wait_for", failing_wait)
-    client = _client(owner)
+    client = token_client(owner)
     client.raise_request_exception = False
     for _ in range(3):
         assert client.post(WAIT, _body(digit_png[0]), format="json").status_code == 500
