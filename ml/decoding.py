@@ -23,7 +23,6 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 ALLOWED_FORMATS = {"PNG", "JPEG", "MPO", "GIF", "BMP", "WEBP"}
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # Analysis happens at this size at most: enough detail for a line of digits in a photo.
 WORK_MAX_SIDE = 640
 # Memory one decode may take, from the file's header: a 12000x12000 grey scan fits, a
