@@ -379,6 +379,13 @@ SERVING_MODEL_CHECK_SECONDS = env_int("SERVING_MODEL_CHECK_SECONDS", 1, minimum=
 INFERENCE_TF_THREADS = env_int("INFERENCE_TF_THREADS", 1, minimum=1)
 # Embedded mode (no broker): threads that run inference inside the web process.
 INPROCESS_INFERENCE_THREADS = env_int("INPROCESS_INFERENCE_THREADS", 2, minimum=1)
+# Full image decodes at once per process (each within ml.decoding.MAX_DECODE_BYTES).
+MAX_CONCURRENT_DECODES = env_int("MAX_CONCURRENT_DECODES", 2, minimum=1)
+# `?wait=` requests that may wait at once: per user (in the shared cache, across processes)
+# and per web process (keep it well below the server's threads: `make run` has 16, the
+# Procfile passes half of WEB_THREADS). Past either, the answer is 202 pending at once.
+MAX_WAITING_PER_USER = env_int("MAX_WAITING_PER_USER", 4, minimum=0)
+MAX_WAITING_PER_PROCESS = env_int("MAX_WAITING_PER_PROCESS", 8, minimum=0)
 CELERY_BEAT_SCHEDULE = {
     "requeue-stale-predictions": {
         "task": "recognition.tasks.requeue_stale_predictions",

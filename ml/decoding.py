@@ -1,13 +1,20 @@
 """Image bytes to an upright grey image, safely: the first step of ml/preprocessing.py.
 
 Any common format is opened, refused with a message fit to show a person when it is not
-a whole, sane image (a decompression bomb is refused before decoding), turned upright by
-its EXIF orientation, reduced to the working size and made grey. A canvas with a
-transparent background is laid on the colour that contrasts with its strokes.
+a whole, sane image, turned upright by its EXIF orientation, reduced to the working size
+and made grey. A canvas with a transparent background is laid on the colour that contrasts
+with its strokes.
+
+Memory: an image is decoded only if its decode fits MAX_DECODE_BYTES (judged from its
+header, before any pixel is read), and at most a few decode at once in a process
+(``set_max_concurrent_decodes``). JPEG is decoded at a reduced scale (1/2 to 1/8) straight
+from the file; PNG, GIF, BMP and WebP have no such option and are decoded in full, then
+shrunk to WORK_MAX_SIDE.
 """
 from __future__ import annotations
 
 import io
+import threading
 import warnings
 from contextlib import contextmanager
 from typing import NamedTuple
@@ -16,11 +23,19 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 ALLOWED_FORMATS = {"PNG", "JPEG", "MPO", "GIF", "BMP", "WEBP"}
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-# A decompression bomb declares a huge canvas in a tiny file; refuse before decoding.
-MAX_PIXELS = 40_000_000
 # Analysis happens at this size at most: enough detail for a line of digits in a photo.
 WORK_MAX_SIDE = 640
+# Memory one decode may take, from the file's header: a 12000x12000 grey scan fits, a
+# 6000x6000 WebP (decoded through several full-size buffers) does not. With
+# MAX_CONCURRENT_DECODES (2) decodes at once, a process spends at most ~400 MB on them.
+MAX_DECODE_BYTES = 192 * 2**20
+# Peak bytes per pixel of a full decode then shrink, by the mode Pillow decodes into
+# (measured with ru_maxrss; Pillow keeps 3 bands in 4 bytes, and modes other than L, LA,
+# RGB and RGBA are converted at full size before shrinking). WebP's decoder adds its own
+# full-size buffers whatever the mode.
+DECODE_BYTES_PER_PIXEL = {"1": 1.25, "L": 1.25, "P": 6, "RGB": 5, "YCbCr": 5, "I;16": 7, "I;16B": 7,
+                          "I": 9, "F": 9, "LA": 9, "PA": 9, "RGBA": 9, "CMYK": 9}
+WEBP_BYTES_PER_PIXEL = 17
 # Smaller images (a 28x28 MNIST digit, a thumbnail) are enlarged to this first, so that
 # noise filtering and thresholding act on sub-stroke detail rather than whole strokes.
 WORK_MIN_SIDE = 200
@@ -33,6 +48,19 @@ class ImageDecodeError(ValueError):
     """The bytes are not an image we can read; the message is fit to show a person."""
 
 
+class TooManyPixels(ImageDecodeError):
+    """A readable image whose decode would not fit MAX_DECODE_BYTES."""
+
+
+_decode_slots = threading.BoundedSemaphore(2)
+
+
+def set_max_concurrent_decodes(count: int) -> None:
+    """How many full decodes may run at once in this process (set once, at start-up)."""
+    global _decode_slots
+    _decode_slots = threading.BoundedSemaphore(count)
+
+
 class OpenedImage(NamedTuple):
     image: Image.Image  # upright (EXIF orientation applied), first frame
     format: str  # "PNG", "JPEG", ...
@@ -42,16 +70,13 @@ class OpenedImage(NamedTuple):
 def open_image(data: bytes) -> OpenedImage:
     """Open and fully decode image bytes, safely.
 
-    Refuses what is not a whole image of a supported format, and decompression bombs,
-    with an ImageDecodeError whose message is fit to show a person. Large JPEG photos are
-    decoded at a reduced scale (the original size is still reported).
+    Refuses what is not a whole image of a supported format, or needs more memory than
+    MAX_DECODE_BYTES, with an ImageDecodeError whose message is fit to show a person.
+    Large JPEG photos are decoded at a reduced scale (the original size is still reported).
+    The caller holds a decode slot (``_decode``) for as long as the full-size image lives.
     """
     with _refusing_unreadable():
-        image = _open(data)
-        width, height = image.size  # as stored: a JPEG's draft below shrinks it
-        if image.format == "JPEG":
-            # Lets libjpeg decode a big photo at 1/2, 1/4 or 1/8 scale directly.
-            image.draft("RGB", (WORK_MAX_SIDE, WORK_MAX_SIDE))
+        image, (width, height) = _open(data)
         image.seek(0)
         image.load()
         # Read after load(): a PNG keeps its EXIF chunk after the pixels.
@@ -64,47 +89,63 @@ def open_image(data: bytes) -> OpenedImage:
 
 
 def check_image(data: bytes) -> str:
-    """Check that ``data`` is a whole image of a supported format and size, as cheaply as
-    the format allows; return the format ("PNG", "JPEG", ...). For accepting uploads.
+    """Check ``data`` from its header, without decoding its pixels: a supported format, a
+    sane size, a decode that fits MAX_DECODE_BYTES; return the format ("PNG", "JPEG", ...).
+    For accepting uploads: the one full decode happens later, where the image is recognised.
 
-    A PNG (what the draw page sends) is checked without decoding its pixels: every chunk
-    is read through to the end and its checksum verified, which catches a truncated or
-    damaged file far more cheaply than decoding it. Only a file crafted with valid
-    checksums around a broken compressed stream gets past; it fails when it is recognised,
-    with the same message. Other formats have no such checksums and are decoded in full,
-    as open_image does.
+    A PNG (what the draw page sends) is also read through to the end and every chunk's
+    checksum verified, which catches a truncated or damaged file cheaply. Other formats
+    have no such checksums: a damaged body past a sound header is found by the decode,
+    which refuses it with the same kind of message (the prediction fails as unreadable).
     """
-    if not data.startswith(PNG_SIGNATURE):
-        return open_image(data).format
     with _refusing_unreadable():
-        image = _open(data)
-        image.verify()
+        image, _ = _open(data)
+        if image.format == "PNG":
+            image.verify()
         return image.format
 
 
-def _open(data: bytes) -> Image.Image:
-    """The file opened (header only) and checked: a supported format, a sane size."""
+def _open(data: bytes) -> tuple[Image.Image, tuple[int, int]]:
+    """The file opened (header only) and checked: a supported format, a sane size, a decode
+    within MAX_DECODE_BYTES; and its (width, height) as stored. A JPEG is set to decode at
+    the smallest scale that keeps WORK_MAX_SIDE."""
     if not data:
         raise ImageDecodeError("The file is empty.")
     image = Image.open(io.BytesIO(data))
     _check_format(image)
-    width, height = image.size
-    if width < 1 or height < 1 or width * height > MAX_PIXELS:
-        raise ImageDecodeError(f"The image is {width}x{height} pixels; at most {MAX_PIXELS:,} pixels are accepted.")
-    return image
+    size = width, height = image.size
+    if width < 1 or height < 1:
+        raise ImageDecodeError(NOT_AN_IMAGE)
+    if image.format in ("JPEG", "MPO"):
+        # libjpeg decodes a big photo at 1/2, 1/4 or 1/8 scale directly.
+        image.draft("RGB", (WORK_MAX_SIDE, WORK_MAX_SIDE))
+    per_pixel = WEBP_BYTES_PER_PIXEL if image.format == "WEBP" else DECODE_BYTES_PER_PIXEL.get(image.mode, 9)
+    if image.width * image.height * per_pixel > MAX_DECODE_BYTES:
+        most = MAX_DECODE_BYTES / per_pixel * (width * height) / (image.width * image.height)
+        raise TooManyPixels(too_many_pixels_message(width, height, most))
+    return image, size
+
+
+def too_many_pixels_message(width: int, height: int, most: float) -> str:
+    return (f"The image has too many pixels: {width} x {height}, at most {most / 1e6:.0f} million "
+            "for this kind of image. Send a smaller copy.")
 
 
 @contextmanager
 def _refusing_unreadable():
     """Whatever Pillow raises for bad bytes becomes an ImageDecodeError with a message fit
-    to show a person; a decompression bomb is refused, not warned about."""
+    to show a person. Pillow's own decompression-bomb limit gives way to MAX_DECODE_BYTES,
+    which is stricter; past twice its limit Pillow refuses before we see the size."""
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             yield
     except ImageDecodeError:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+    except Image.DecompressionBombError:
+        raise TooManyPixels(f"The image has too many pixels: more than {2 * Image.MAX_IMAGE_PIXELS / 1e6:.0f} "
+                            "million. Send a smaller copy.")
+    except UnidentifiedImageError:
         raise ImageDecodeError(NOT_AN_IMAGE)
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, MemoryError):
         raise ImageDecodeError("The image is damaged or truncated and cannot be read.")
@@ -122,9 +163,13 @@ def decode_image(data: bytes) -> tuple[np.ndarray, tuple[int, int]]:
 
 
 def _decode(data: bytes) -> tuple[np.ndarray, tuple[int, int], Plain | None]:
-    opened = open_image(data)
-    gray, plain = _to_gray(_shrink(opened.image))
-    return gray, opened.original, plain
+    with _decode_slots:  # the full-size image lives only in here
+        opened = open_image(data)
+        small = _shrink(opened.image)
+        original = opened.original
+        del opened
+    gray, plain = _to_gray(small)
+    return gray, original, plain
 
 
 def _check_format(image: Image.Image) -> str:

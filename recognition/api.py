@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ml.artifact import ArtifactError, load_metadata
-from recognition import selectors, services, transport
+from recognition import selectors, services, transport, waiting
 from recognition.filters import PredictionFilter
 from recognition.models import Prediction
 from recognition.validators import LABEL_MAX_LENGTH, validate_label
@@ -179,8 +179,8 @@ def _create(request, images: list[tuple[bytes | File, str]], mode: str,
     """Create through the service, turning its validation errors into API errors."""
     try:
         return services.predictions_create(owner=request.user, images=images, source=source, mode=mode)
-    except services.ImageTooLarge as exc:
-        raise PayloadTooLarge(exc.messages[0])
+    except services.ImageTooLarge as exc:  # too_large (bytes) or too_many_pixels
+        raise PayloadTooLarge(exc.messages[0], code=exc.code)
     except DjangoValidationError as exc:
         if exc.code == "not_an_image":
             raise NotAnImage(exc.messages[0])
@@ -203,7 +203,8 @@ class PredictionListCreate(ListAPIView):
         request={"multipart/form-data": PredictionCreateSerializer, "application/json": PredictionCreateSerializer},
         parameters=[OpenApiParameter("wait", {"type": "number", "minimum": 0, "maximum": MAX_WAIT_SECONDS}, description=(
             f"Wait up to this many seconds (at most {MAX_WAIT_SECONDS}) for the answer: 201 with the "
-            "finished prediction if it is done in time, else 202 pending."))],
+            "finished prediction if it is done in time, else 202 pending. When too many of your requests, "
+            "or of the server's, are waiting already, 202 pending at once."))],
         responses={201: PredictionSerializer, 202: PredictionSerializer},
     )
     def post(self, request):
@@ -214,7 +215,9 @@ class PredictionListCreate(ListAPIView):
         prediction = _create(request, [(image, name)], incoming.validated_data["mode"],
                              _source(request, incoming.validated_data["source"]))[0]
         if wait:
-            prediction = transport.wait_for(prediction, min(wait, MAX_WAIT_SECONDS))
+            with waiting.waiting_slot(request.user) as may_wait:
+                if may_wait:
+                    prediction = transport.wait_for(prediction, min(wait, MAX_WAIT_SECONDS))
         code = status.HTTP_201_CREATED if prediction.is_finished else status.HTTP_202_ACCEPTED
         location = reverse("api:prediction-detail", args=[prediction.pk])
         return Response(PredictionSerializer(prediction, context={"request": request}).data, status=code,

@@ -9,7 +9,12 @@ class RecognitionConfig(AppConfig):
     def ready(self) -> None:
         # How predictions travel is decided here, once per process, and handed on; the
         # transport is given what to send and run, so it imports neither tasks nor runs.
+        from django.conf import settings
+
+        from ml import decoding
         from recognition import runs, tasks, transport
+
+        decoding.set_max_concurrent_decodes(settings.MAX_CONCURRENT_DECODES)
 
         transport.install(transport.from_settings(transport.Work(
             task=tasks.run_predictions, run=tasks.run, requeue=runs.predictions_requeue_stale)))

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import Case, F, Q, QuerySet, When
 from django.utils import timezone
 
-from ml.decoding import ImageDecodeError, check_image
+from ml.decoding import ImageDecodeError, TooManyPixels, check_image
 from recognition import transport
 from recognition.models import Prediction
 from recognition.validators import validate_label
@@ -25,7 +25,8 @@ EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "MPO": "jpg", "GIF": "gif", "BMP": "b
 
 
 class ImageTooLarge(ValidationError):
-    """Raised for a file over MAX_UPLOAD_BYTES (the API answers 413)."""
+    """Raised for a file over MAX_UPLOAD_BYTES (code "too_large") or with more pixels than
+    the decode budget allows ("too_many_pixels"); the API answers 413."""
 
 
 def too_large_message(size: int) -> str:
@@ -34,15 +35,18 @@ def too_large_message(size: int) -> str:
 
 
 def validate_image(data: bytes) -> str:
-    """Check that ``data`` is a whole, readable image of a supported kind; return its extension.
+    """Check from its header that ``data`` is an image of a supported kind and size; return
+    its extension. Its pixels are decoded once, later, when it is recognised.
 
-    A truncated, bomb or non-image file is refused at once with a clear message, and never
-    becomes a half-stored prediction.
+    A non-image, a truncated PNG or an image over the pixel budget is refused at once with
+    a clear message, and never becomes a half-stored prediction.
     """
     if len(data) > settings.MAX_UPLOAD_BYTES:
         raise ImageTooLarge(too_large_message(len(data)), code="too_large")
     try:
         image_format = check_image(data)
+    except TooManyPixels as exc:
+        raise ImageTooLarge(str(exc), code="too_many_pixels") from exc
     except ImageDecodeError as exc:
         raise ValidationError(str(exc), code="not_an_image") from exc
     return EXTENSIONS[image_format]

@@ -1,11 +1,16 @@
 import struct
+import threading
+import time
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFile
 
-from ml.decoding import ImageDecodeError, _composite_gray, check_image, decode_image, open_image
+from ml import decoding
+from ml.decoding import (WORK_MAX_SIDE, ImageDecodeError, TooManyPixels, _composite_gray, check_image,
+                         decode_image, open_image)
 from tests.images import encode, place
 
 
@@ -24,7 +29,6 @@ def _png_declaring(width: int, height: int) -> bytes:
     ("text", b"hello, this is not an image"),
     ("svg", b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><path d="M0 0L9 9"/></svg>'),
     ("truncated png", encode(Image.new("L", (200, 200), 128))[:60]),
-    ("truncated jpeg", encode(Image.effect_noise((200, 200), 60), "JPEG")[:400]),
     ("decompression bomb", _png_declaring(30000, 30000)),
     ("tiff", encode(Image.new("L", (20, 20)), "TIFF")),
 ])
@@ -92,3 +96,75 @@ def test_it_refuses_a_damaged_chunk_after_the_pixels():
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def _huge_webp(side: int = 6000) -> bytes:
+    """A few KB of lossless WebP that decodes to side x side pixels."""
+    image = Image.new("L", (side, side), 255)
+    ImageDraw.Draw(image).line((side // 3, side // 4, side * 2 // 3, side // 4, side // 2, side * 3 // 4),
+                               fill=0, width=side // 40)
+    return encode(image, "WEBP", lossless=True)
+
+
+def test_a_tiny_file_of_too_many_pixels_is_refused_from_its_header():
+    webp = _huge_webp()
+    assert len(webp) < 10_000
+    for read in (check_image, decode_image):
+        with pytest.raises(TooManyPixels, match=r"too many pixels: 6000 x 6000, at most \d+ million"):
+            read(webp)
+
+
+def test_the_upload_check_reads_headers_and_never_decodes_pixels(monkeypatch):
+    images = {fmt: encode(Image.new("RGB", (300, 200), (200, 10, 10)), fmt)
+              for fmt in ("PNG", "JPEG", "GIF", "BMP", "WEBP")}
+
+    def no_decoding(self):
+        raise AssertionError("the pixels were decoded")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", no_decoding)
+    assert {fmt: check_image(data) for fmt, data in images.items()} == {fmt: fmt for fmt in images}
+
+
+def test_a_jpeg_of_many_pixels_is_decoded_at_a_reduced_scale_not_refused():
+    photo = encode(Image.linear_gradient("L").resize((12000, 9000)), "JPEG", quality=50)
+    assert check_image(photo) == "JPEG"
+    gray, original = decode_image(photo)
+    assert original == (9000, 12000) and max(gray.shape) == WORK_MAX_SIDE
+
+
+def test_a_sound_header_over_a_damaged_body_passes_the_check_and_fails_the_decode():
+    jpeg = encode(Image.effect_noise((400, 300), 60), "JPEG")
+    cut = jpeg[: len(jpeg) // 2]
+    assert check_image(cut) == "JPEG"
+    with pytest.raises(ImageDecodeError, match="damaged or truncated"):
+        decode_image(cut)
+
+
+@pytest.fixture
+def decodes_at_once():
+    yield decoding.set_max_concurrent_decodes
+    decoding.set_max_concurrent_decodes(2)
+
+
+def test_no_more_than_the_set_number_of_images_decode_at_once(monkeypatch, decodes_at_once):
+    decodes_at_once(2)
+    running, most, lock = 0, 0, threading.Lock()
+    real_open = decoding.open_image
+
+    def slow_open(data):
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        try:
+            time.sleep(0.05)
+            return real_open(data)
+        finally:
+            with lock:
+                running -= 1
+
+    monkeypatch.setattr(decoding, "open_image", slow_open)
+    png = encode(Image.new("L", (50, 50), 255))
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(decode_image, [png] * 16))
+    assert most == 2

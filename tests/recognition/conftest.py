@@ -23,3 +23,17 @@ def celery_worker(module_worker, transactional_db, redis_url, settings):
     settings.MEDIA_ROOT = module_worker.media_root
     with celery_transport(redis_url, module_worker.queue):
         yield module_worker
+
+
+@pytest.fixture
+def token_client():
+    """``token_client(user)``: an API client that sends that user's token."""
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    def make(user) -> APIClient:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+        return client
+
+    return make
