@@ -12,7 +12,8 @@ class RecognitionConfig(AppConfig):
         from recognition import runs, tasks, transport
 
         transport.install(transport.from_settings(transport.Work(
-            task=tasks.run_predictions, run=tasks.run, requeue=runs.predictions_requeue_stale)))
+            task=tasks.run_predictions, run=tasks.run, requeue=runs.predictions_requeue_stale,
+            preview_task=tasks.run_preview, preview=runs.preview_run)))
         post_migrate.connect(_serve_shipped_model, sender=self)
 
 
