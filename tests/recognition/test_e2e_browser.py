@@ -12,8 +12,8 @@ from playwright.sync_api import Page, expect
 
 from recognition.models import Prediction
 from tests.images import encode, place
-from tests.recognition.browser import (  # noqa: F401 - browser, in_process_inference, page, phone, user are fixtures
-    RESULT_TIMEOUT_MS, SEVEN, SEVENTEEN, browser, draw, in_process_inference, log_in_at, page, phone, user)
+from tests.recognition.browser import (  # noqa: F401 - in_process_inference, page, phone, user are fixtures
+    RESULT_TIMEOUT_MS, SEVEN, SEVENTEEN, draw, in_process_inference, log_in_at, page, phone, user)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -7,8 +7,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from recognition.models import Prediction
-from tests.recognition.browser import (  # noqa: F401 - browser, in_process_inference, page, phone, user are fixtures
-    RESULT_TIMEOUT_MS, SEVEN, SEVENTEEN, browser, draw, in_process_inference, log_in_at, page, phone, user)
+from tests.recognition.browser import (  # noqa: F401 - in_process_inference, page, phone, user are fixtures
+    RESULT_TIMEOUT_MS, SEVEN, SEVENTEEN, draw, in_process_inference, log_in_at, page, phone, user)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -155,3 +155,16 @@ def test_on_a_phone_the_canvas_fills_the_width_and_a_finger_gets_a_live_answer(
     _touch_draw(phone, SEVENTEEN)
     expect(result.get_by_test_id("result-digit")).to_have_text("17", timeout=RESULT_TIMEOUT_MS)
     assert Prediction.objects.count() == 0
+
+
+def test_the_api_docs_fill_in_the_signed_in_users_token_and_link_back(live_server, page, user, password):
+    from rest_framework.authtoken.models import Token
+
+    log_in_at(page, f"{live_server.url}/draw/", user, password)
+    page.goto(f"{live_server.url}/api/v1/docs/")
+
+    expect(page.get_by_test_id("docs-token-status")).to_contain_text("your API token is filled in")
+    authorized = page.evaluate("() => ui.authSelectors.authorized().toJS()")
+    assert authorized["tokenAuth"]["value"] == f"Token {Token.objects.get(user=user).key}"
+    page.get_by_test_id("docs-home").click()
+    expect(page).to_have_url(f"{live_server.url}/")
