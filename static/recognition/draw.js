@@ -33,8 +33,8 @@ pad.size = Number(sizeInput.value);
 
 const live = new LiveAnswer(page.dataset.previewUrl, {
   read: () => (pad.hasInk ? { image: pad.exportCanvas().toDataURL("image/png"), mode: pad.mode } : null),
-  show: (answer) => {
-    renderResult(resultArea, answer, { api, detailUrl, note: LIVE_NOTE });
+  show: (answer, drawing) => {
+    renderResult(resultArea, answer, { api, detailUrl, note: LIVE_NOTE, image: drawing.image });
     statusLine.textContent = "";
   },
   // Live answers are a convenience: a busy or throttled server leaves the button to it.

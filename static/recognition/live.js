@@ -13,7 +13,7 @@ function csrfToken() {
 
 export class LiveAnswer {
   // url: the preview endpoint; read(): {image (data URL), mode}, or null when there is
-  // nothing to read; show(answer) and fail(error) put the answer on the page.
+  // nothing to read; show(answer, drawing) and fail(error) put the answer on the page.
   constructor(url, { read, show, fail = () => {} }) {
     Object.assign(this, { url, read, show, fail });
     this.timer = null;
@@ -62,6 +62,6 @@ export class LiveAnswer {
     } finally {
       if (this.inFlight === controller) this.inFlight = null;
     }
-    if (generation === this.generation) this.show(answer);
+    if (generation === this.generation) this.show(answer, drawing);
   }
 }

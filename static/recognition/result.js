@@ -73,9 +73,9 @@ function digitCard(digit, index, count) {
     el("figcaption", {}, "Read as ", el("strong", { text: String(digit.digit) }), `, ${percent(digit.confidence)}`));
 }
 
-function boxedImage(prediction) {
+function boxedImage(prediction, image) {
   const frame = el("div", { class: "boxed-image" },
-    el("img", { src: prediction.image_url, alt: "The submitted image, with a box around each digit found" }));
+    el("img", { src: prediction.image_url ?? image, alt: "The submitted image, with a box around each digit found" }));
   for (const digit of prediction.digits) {
     frame.append(el("div", { class: "digit-box", "data-box": digit.box.join(","), hidden: true },
       el("span", { class: "digit-box-label", text: String(digit.digit) })));
@@ -145,8 +145,9 @@ function feedbackControls(prediction, api) {
 
 // Replace the content of `container` with `prediction` (finished or pending).
 // options: api (PredictionsApi, for feedback), detailUrl (id => URL of the detail page).
-// A preview (no id: nothing was stored) gets `note` in place of the feedback and the link.
-export function renderResult(container, prediction, { api, detailUrl, note = "" }) {
+// A preview (no id: nothing was stored) gets `note` in place of the feedback and the link,
+// and shows `image` (the drawing it read) in place of the stored one.
+export function renderResult(container, prediction, { api, detailUrl, note = "", image = null }) {
   const stored = Boolean(prediction.id);
   const link = () => (stored ? el("a", { href: detailUrl(prediction.id), "data-testid": "result-detail-link",
     text: "Details and history" }) : el("span", { class: "small text-body-secondary", "data-testid": "result-note",
@@ -180,7 +181,7 @@ export function renderResult(container, prediction, { api, detailUrl, note = "" 
       el("div", {},
         el("div", { class: "small text-body-secondary", text: "Confidence" }),
         el("span", { class: "fs-4", "data-testid": "result-confidence", text: percent(prediction.confidence) })),
-      prediction.mode === "number" ? boxedImage(prediction) : null),
+      prediction.mode === "number" ? boxedImage(prediction, image) : null),
     el("div", { class: "small text-body-secondary mb-1",
       text: count > 1 ? "What the model saw for each digit, and how sure it was of each answer:"
         : "What the model saw, and how sure it was of each answer:" }),
