@@ -168,3 +168,22 @@ def test_the_api_docs_fill_in_the_signed_in_users_token_and_link_back(live_serve
     assert authorized["tokenAuth"]["value"] == f"Token {Token.objects.get(user=user).key}"
     page.get_by_test_id("docs-home").click()
     expect(page).to_have_url(f"{live_server.url}/")
+
+
+def test_at_1280_px_the_admin_predictions_list_needs_no_sideways_scroll(
+        live_server, page, staff, password, number_png, finished_prediction):
+    prediction = finished_prediction(staff, number_png[0], mode="number")
+    prediction.feedback_label = "99999"
+    prediction.save()
+    finished_prediction(staff, number_png[0], mode="number")
+
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/recognition/prediction/")
+    page.fill("#id_username", staff.username)
+    page.fill("#id_password", password)
+    page.locator("input[type=submit]").click()
+    expect(page.locator("#result_list tbody tr")).to_have_count(2)
+
+    table, frame = page.evaluate(
+        "() => [document.querySelector('#result_list').scrollWidth, document.querySelector('.results').clientWidth]")
+    assert table <= frame
+    assert page.request.get(f"{live_server.url}/favicon.ico").ok  # followed to the icon
