@@ -4,8 +4,13 @@ of this process (the embedded mode).
 The choice is made once, when the app is ready (``RecognitionConfig.ready`` calls
 ``install(from_settings(...))``); everything else calls ``send``, ``announce``,
 ``wait_for``, ``preview``, ``warm_up`` and ``broker_status`` here and never asks again.
-Tests switch transports with ``install``. What travels is handed in as a ``Work`` (the task to send, the function that runs ids in this process, the
-stale-pending requeue), so this module imports neither ``tasks`` nor ``runs``.
+Tests switch transports with ``install``. What travels is handed in as a ``Work`` (the
+tasks to send, the functions that run ids or a preview in this process, the stale-pending
+requeue), so this module imports neither ``tasks`` nor ``runs``.
+
+A preview is a recognition with no row: run on threads of this process, or sent to a worker
+as a task carrying the image, whose answer is announced and waited for like a prediction's,
+under a random id.
 
 A prediction that cannot be sent (the broker is down) stays pending in the database, and
 the stale-pending sweeper sends it again later: the row, not the queue, is the source of

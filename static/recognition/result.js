@@ -154,7 +154,6 @@ export function renderResult(container, prediction, { api, detailUrl, note = "",
     text: note }));
   container.replaceChildren();
   container.dataset.status = prediction.status;
-  container.dataset.stored = stored ? "true" : "false";
   container.classList.remove("is-stale");
 
   if (prediction.status === "pending") {
@@ -203,7 +202,6 @@ export function clearResult(container, placeholder = null) {
   container.replaceChildren(...(placeholder ? [placeholder.cloneNode(true)] : []));
   container.classList.remove("is-stale");
   delete container.dataset.status;
-  delete container.dataset.stored;
 }
 
 // A failure that never became a prediction (a refused file, a lost connection).
