@@ -11,14 +11,15 @@ urlpatterns = [
     path("register/", views.register, name="register"),
     path(
         "login/",
-        auth_views.LoginView.as_view(
+        views.LoginView.as_view(
             template_name="accounts/login.html", authentication_form=LoginForm,
             redirect_authenticated_user=True,
         ),
         name="login",
     ),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),  # POST only
+    path("logout/", views.LogoutView.as_view(), name="logout"),  # POST only
     path("profile/", views.profile, name="profile"),
+    path("profile/token.json", views.token, name="token"),
     path("profile/token/rotate/", views.rotate_token, name="token_rotate"),
     path(
         "password/change/",

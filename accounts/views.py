@@ -1,11 +1,14 @@
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.db import IntegrityError
-from django.http import JsonResponse, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import Resolver404, resolve
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -68,11 +71,48 @@ def locked_out(
     return render(request, "accounts/login.html", context, status=429)
 
 
+# What the login page says it is for, when it was sent there from a page that needs it.
+PAGES_NEEDING_LOGIN = {"recognition:draw": "Draw", "recognition:upload": "Upload", "recognition:history": "History",
+                       "recognition:detail": "History", "accounts:profile": "your profile"}
+
+
+class LoginView(auth_views.LoginView):
+    """Django's, saying which page asked for the login ("Please log in to use Draw")."""
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        try:
+            match = resolve(urlsplit(context.get("next") or "/").path)
+        except Resolver404:
+            match = None
+        if match and not self.request.user.is_authenticated:
+            context["next_page_name"] = PAGES_NEEDING_LOGIN.get(match.view_name, "")
+        return context
+
+
+class LogoutView(auth_views.LogoutView):
+    """Django's (POST only), saying that it worked."""
+
+    def post(self, request, *args, **kwargs):
+        response = super().post(request, *args, **kwargs)
+        messages.info(request, "You have been logged out.")
+        return response
+
+
 @never_cache  # the page shows the token
 @login_required
 def profile(request: HttpRequest) -> HttpResponse:
     token = token_get_or_create(user=request.user)
     return render(request, "accounts/profile.html", {"token": token})
+
+
+@never_cache
+def token(request: HttpRequest) -> JsonResponse:
+    """The signed-in user's API token, for the API docs page to fill in (same origin only:
+    no CORS headers, so no other site can read it); null for anyone else."""
+    if not request.user.is_authenticated:
+        return JsonResponse({"token": None})
+    return JsonResponse({"token": token_get_or_create(user=request.user).key})
 
 
 @login_required

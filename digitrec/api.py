@@ -2,7 +2,7 @@
 
 Every error is ``{"error": {"code": ..., "message": ..., "fields": {...}}}`` with the
 status that says what went wrong: 400 bad request, 401 unauthenticated, 404 not yours or
-not there, 413 too large, 415 not an image, 429 throttled, 503 try again later.
+not there, 413 too large, 415 not an image, 429 throttled, 503 try again later (busy).
 """
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from accounts.api import ObtainToken, Register
 from digitrec.middleware import RETRY_AFTER_SECONDS
 from digitrec.uploads import RequestTooLarge
 from recognition import api as recognition_api
+from recognition.preview_api import Recognize
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ urlpatterns = [
     path("predictions/<uuid:pk>/feedback/", recognition_api.PredictionFeedback.as_view(),
          name="prediction-feedback"),
     path("model/", recognition_api.ActiveModel.as_view(), name="model"),
+    path("recognize/", Recognize.as_view(), name="recognize"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # Last: any other address ending in / (such as an id that is not a UUID) is a 404 in
     # the API's format, not Django's HTML page. Without the slash, Django redirects first.

@@ -239,6 +239,7 @@ REST_FRAMEWORK = {
         "user": env_str("API_USER_RATE", "3000/min"),
         "auth": env_str("API_AUTH_RATE", "20/min"),
         "recognize": env_str("RECOGNIZE_RATE", "30/min"),
+        "recognize_user": env_str("RECOGNIZE_USER_RATE", "120/min"),
     },
 }
 SPECTACULAR_SETTINGS = {
@@ -377,7 +378,8 @@ PREDICTION_RUN_THREADS = env_int("PREDICTION_RUN_THREADS", 2, minimum=1)
 SERVING_MODEL_CHECK_SECONDS = env_int("SERVING_MODEL_CHECK_SECONDS", 1, minimum=0)
 # TensorFlow threads per inference process (Celery worker process or the web process).
 INFERENCE_TF_THREADS = env_int("INFERENCE_TF_THREADS", 1, minimum=1)
-# Embedded mode (no broker): threads that run inference inside the web process.
+# Embedded mode (no broker): threads that run inference inside the web process (as many
+# again run previews).
 INPROCESS_INFERENCE_THREADS = env_int("INPROCESS_INFERENCE_THREADS", 2, minimum=1)
 # Full image decodes at once per process (each within ml.decoding.MAX_DECODE_BYTES).
 MAX_CONCURRENT_DECODES = env_int("MAX_CONCURRENT_DECODES", 2, minimum=1)
@@ -386,6 +388,8 @@ MAX_CONCURRENT_DECODES = env_int("MAX_CONCURRENT_DECODES", 2, minimum=1)
 # Procfile passes half of WEB_THREADS). Past either, the answer is 202 pending at once.
 MAX_WAITING_PER_USER = env_int("MAX_WAITING_PER_USER", 4, minimum=0)
 MAX_WAITING_PER_PROCESS = env_int("MAX_WAITING_PER_PROCESS", 8, minimum=0)
+# How long a preview (POST /api/v1/recognize/) waits for its answer before a 503 "busy".
+PREVIEW_TIMEOUT_SECONDS = env_int("PREVIEW_TIMEOUT_SECONDS", 3, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     "requeue-stale-predictions": {
         "task": "recognition.tasks.requeue_stale_predictions",

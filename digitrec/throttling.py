@@ -39,9 +39,25 @@ class AuthThrottle(ClientIPThrottle):
 
 
 class RecognizeThrottle(ClientIPThrottle):
-    """For an anonymous recognition endpoint (a preview of a drawing): none uses it yet."""
+    """Previews (POST /api/v1/recognize/) by anonymous visitors, per client IP."""
 
     scope = "recognize"
+
+    def get_cache_key(self, request, view) -> str | None:
+        if request.user and request.user.is_authenticated:
+            return None  # RecognizeUserThrottle counts them
+        return super().get_cache_key(request, view)
+
+
+class RecognizeUserThrottle(throttling.UserRateThrottle):
+    """Previews by signed-in users, per user: one a stroke is more than the API's pace."""
+
+    scope = "recognize_user"
+
+    def get_cache_key(self, request, view) -> str | None:
+        if not (request.user and request.user.is_authenticated):
+            return None  # RecognizeThrottle counts them
+        return super().get_cache_key(request, view)
 
 
 def throttle_posts(throttle_class: type[ClientIPThrottle]) -> Callable:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -49,7 +50,7 @@ class DigitSerializer(serializers.Serializer):
     probabilities = serializers.ListField(child=serializers.FloatField(), min_length=10, max_length=10)
     box = serializers.ListField(child=serializers.IntegerField(), min_length=4, max_length=4,
                                 help_text="[x, y, width, height] in the image's pixels.")
-    input_url = serializers.CharField(help_text="The 28x28 image the model saw, as PNG.")
+    input_url = serializers.CharField(help_text="The 28x28 image the model saw, as PNG (in a preview, a data: URL).")
 
 
 class PredictionSerializer(serializers.ModelSerializer):
@@ -78,16 +79,19 @@ class PredictionSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(DigitSerializer(many=True))
     def get_digits(self, obj) -> list[dict]:
-        request = self.context.get("request")
         out = []
         for index, digit in enumerate(obj.digits):
-            url = reverse("recognition:model-input", args=[obj.pk, index])
             out.append({
                 "digit": digit["digit"], "confidence": digit["confidence"],
                 "probabilities": digit["probabilities"], "box": digit["box"],
-                "input_url": request.build_absolute_uri(url) if request else url,
+                "input_url": self.input_url(obj, index),
             })
         return out
+
+    def input_url(self, obj, index: int) -> str:
+        url = reverse("recognition:model-input", args=[obj.pk, index])
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request else url
 
     def get_error(self, obj) -> str | None:
         return obj.error or None
@@ -174,17 +178,24 @@ class FeedbackSerializer(serializers.Serializer):
     label = LabelField(help_text="The right answer (digits 0-9 only); empty clears it.")
 
 
-def _create(request, images: list[tuple[bytes | File, str]], mode: str,
-            source: str = Prediction.Source.API) -> list[Prediction]:
-    """Create through the service, turning its validation errors into API errors."""
+@contextmanager
+def image_errors():
+    """The services' refusals of an image, as API errors."""
     try:
-        return services.predictions_create(owner=request.user, images=images, source=source, mode=mode)
+        yield
     except services.ImageTooLarge as exc:  # too_large (bytes) or too_many_pixels
         raise PayloadTooLarge(exc.messages[0], code=exc.code)
     except DjangoValidationError as exc:
         if exc.code == "not_an_image":
             raise NotAnImage(exc.messages[0])
         raise ValidationError({"image": exc.messages})
+
+
+def _create(request, images: list[tuple[bytes | File, str]], mode: str,
+            source: str = Prediction.Source.API) -> list[Prediction]:
+    """Create through the service, turning its validation errors into API errors."""
+    with image_errors():
+        return services.predictions_create(owner=request.user, images=images, source=source, mode=mode)
 
 
 class PredictionListCreate(ListAPIView):

@@ -17,7 +17,8 @@ class RecognitionConfig(AppConfig):
         decoding.set_max_concurrent_decodes(settings.MAX_CONCURRENT_DECODES)
 
         transport.install(transport.from_settings(transport.Work(
-            task=tasks.run_predictions, run=tasks.run, requeue=runs.predictions_requeue_stale)))
+            task=tasks.run_predictions, run=tasks.run, requeue=runs.predictions_requeue_stale,
+            preview_task=tasks.run_preview, preview=runs.preview_run)))
         post_migrate.connect(_serve_shipped_model, sender=self)
 
 

@@ -85,6 +85,21 @@ def predictions_run(prediction_ids: Iterable) -> None:
     transport.announce({str(pk): _json_ready(fields) if pk in written else None for pk, fields in rows.items()})
 
 
+def preview_run(image: bytes, mode: str) -> dict:
+    """Recognise one image in this process and return the fields a run would write for it
+    (JSON-ready), storing nothing: the answer of a preview."""
+    from ml.inference import get_engine
+
+    started_at = timezone.now()
+    try:
+        engine = get_engine(selectors.serving_model_dir())
+        result, version = engine.recognize_many([image], mode=mode)[0], engine.version
+    except Exception as exc:  # noqa: BLE001 - answered as an internal failure, like a run's
+        log.exception("preview failed")
+        result, version = exc, ""
+    return _json_ready(_outcome_fields(result, version, started_at))
+
+
 def _json_ready(fields: dict) -> dict:
     return {name: value.isoformat() if isinstance(value, datetime) else value for name, value in fields.items()}
 

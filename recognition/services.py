@@ -29,6 +29,10 @@ class ImageTooLarge(ValidationError):
     the decode budget allows ("too_many_pixels"); the API answers 413."""
 
 
+class PreviewBusy(Exception):
+    """No answer to a preview within PREVIEW_TIMEOUT_SECONDS (the API answers 503)."""
+
+
 def too_large_message(size: int) -> str:
     # MB of 2**20 bytes, as the upload page counts them.
     return f"The file is {size / 2**20:.1f} MB; at most {settings.MAX_UPLOAD_BYTES / 2**20:.1f} MB is accepted."
@@ -108,6 +112,22 @@ def predictions_create(*, owner, images: list[tuple[bytes | File, str]], source:
     # caller has a transaction open.
     transaction.on_commit(lambda: transport.send(ids))
     return predictions
+
+
+def prediction_preview(*, image: bytes, mode: str = Prediction.Mode.DIGIT) -> Prediction:
+    """Recognise an image at once and store nothing: a Prediction that is never saved (no
+    row, no file), finished or failed. Raises ValidationError for an image ``prediction_create``
+    would refuse, and PreviewBusy when no answer comes in time."""
+    if mode not in Prediction.Mode.values:
+        raise ValidationError(f"Mode must be one of: {', '.join(Prediction.Mode.values)}.", code="invalid_mode")
+    validate_image(image)
+    fields = transport.preview(image, mode, settings.PREVIEW_TIMEOUT_SECONDS)
+    if fields is None:
+        raise PreviewBusy()
+    prediction = Prediction(mode=mode, source=Prediction.Source.API)
+    for name, value in fields.items():
+        setattr(prediction, name, prediction._meta.get_field(name).to_python(value))
+    return prediction
 
 
 def prediction_give_feedback(*, prediction: Prediction, label: str) -> Prediction:

@@ -1,6 +1,7 @@
 """Celery tasks: thin interfaces to the runs, like views."""
 from __future__ import annotations
 
+import base64
 import logging
 import os
 
@@ -78,3 +79,11 @@ def run_predictions(prediction_ids: list[str]) -> None:
 def requeue_stale_predictions() -> int:
     """Beat runs this: resend predictions left pending (broker down, queue lost)."""
     return runs.predictions_requeue_stale()
+
+
+@shared_task(ignore_result=True, acks_late=False, time_limit=30)
+def run_preview(preview_id: str, image: str, mode: str) -> None:
+    """Recognise a base64 image, store nothing, and announce the answer under ``preview_id``
+    to the web process waiting for it. Not acknowledged late: a lost preview is asked again
+    by the next stroke, not redelivered."""
+    transport.announce({preview_id: runs.preview_run(base64.b64decode(image), mode)})

@@ -3,10 +3,14 @@ of this process (the embedded mode).
 
 The choice is made once, when the app is ready (``RecognitionConfig.ready`` calls
 ``install(from_settings(...))``); everything else calls ``send``, ``announce``,
-``wait_for``, ``warm_up`` and ``broker_status`` here and never asks again. Tests switch
-transports with ``install``. What travels is
-handed in as a ``Work`` (the task to send, the function that runs ids in this process, the
-stale-pending requeue), so this module imports neither ``tasks`` nor ``runs``.
+``wait_for``, ``preview``, ``warm_up`` and ``broker_status`` here and never asks again.
+Tests switch transports with ``install``. What travels is handed in as a ``Work`` (the
+tasks to send, the functions that run ids or a preview in this process, the stale-pending
+requeue), so this module imports neither ``tasks`` nor ``runs``.
+
+A preview is a recognition with no row: run on threads of this process, or sent to a worker
+as a task carrying the image, whose answer is announced and waited for like a prediction's,
+under a random id.
 
 A prediction that cannot be sent (the broker is down) stays pending in the database, and
 the stale-pending sweeper sends it again later: the row, not the queue, is the source of
@@ -14,13 +18,16 @@ truth. Likewise a missed announcement only means the waiter reads the row.
 """
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import threading
 import time
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Protocol
@@ -46,6 +53,8 @@ class Work:
     task: Any  # the Celery task that runs a list of prediction ids
     run: Callable[[list[str]], None]  # runs ids in this process, returning when they are finished
     requeue: Callable[[], int]  # resends stale pending predictions
+    preview_task: Any = None  # the Celery task that recognises an image and announces the answer
+    preview: Callable[[bytes, str], dict] | None = None  # recognises an image in this process
 
 
 class Transport(Protocol):
@@ -54,6 +63,7 @@ class Transport(Protocol):
     def send(self, ids: list[str]) -> None: ...
     def announce(self, finished: dict) -> None: ...
     def wait(self, prediction_id: str, timeout: float) -> dict | None: ...
+    def preview(self, image: bytes, mode: str, timeout: float) -> dict | None: ...
     def warm_up(self) -> Future | None: ...
     def broker_status(self) -> dict | str: ...
     def shutdown(self) -> None: ...
@@ -112,6 +122,12 @@ def wait_for(prediction, seconds: float):
     for name, value in announced.items():
         setattr(prediction, name, prediction._meta.get_field(name).to_python(value))
     return prediction
+
+
+def preview(image: bytes, mode: str, seconds: float) -> dict | None:
+    """Recognise ``image`` without storing anything: the answer's fields (JSON-ready, as a
+    run writes them), or None if no answer came within ``seconds`` (busy)."""
+    return current().preview(image, mode, seconds)
 
 
 def warm_up() -> Future | None:
@@ -201,6 +217,19 @@ class CeleryTransport:
             return None
         return fields if isinstance(fields, dict) else None
 
+    def preview(self, image: bytes, mode: str, timeout: float) -> dict | None:
+        # This process has no model: a worker runs the task and announces the answer under
+        # a random id, on which this thread waits as for a prediction. The task expires with
+        # the wait, so a worker that gets to it too late drops it.
+        preview_id = f"preview-{uuid.uuid4().hex}"
+        try:
+            self.work.preview_task.apply_async(
+                args=[preview_id, base64.b64encode(image).decode("ascii"), mode], expires=timeout, retry=False)
+        except Exception as exc:  # noqa: BLE001 - any broker failure: "busy, try again"
+            log.warning("could not queue a preview: %s", exc)
+            return None
+        return self.wait(preview_id, timeout)
+
     def warm_up(self) -> None:
         return None  # the workers hold the model, and beat sweeps
 
@@ -233,6 +262,7 @@ class InProcessTransport:
     def __init__(self, work: Work):
         self.work = work
         self._executor: ThreadPoolExecutor | None = None
+        self._previewer: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
         self._stop_sweeping = threading.Event()
         self._condition = threading.Condition()
@@ -274,6 +304,26 @@ class InProcessTransport:
             self._condition.wait_for(lambda: prediction_id in self._finished, timeout=timeout)
             return self._finished.get(prediction_id)
 
+    def preview(self, image: bytes, mode: str, timeout: float) -> dict | None:
+        # Threads of their own, so previews (one per stroke) never delay a saved
+        # prediction; one not started when the caller gives up is dropped.
+        with self._lock:
+            if self._previewer is None:
+                self._previewer = ThreadPoolExecutor(max_workers=settings.INPROCESS_INFERENCE_THREADS,
+                                                     thread_name_prefix="preview")
+            future = self._previewer.submit(self._preview, image, mode)
+        try:
+            return future.result(timeout=max(timeout, 0))
+        except FutureTimeout:
+            future.cancel()
+            return None
+
+    def _preview(self, image: bytes, mode: str) -> dict:
+        try:
+            return self.work.preview(image, mode)
+        finally:
+            close_old_connections()
+
     def warm_up(self) -> Future:
         # Importing TensorFlow alone takes seconds: load the model in the background so the
         # first drawing is answered at once; starting the pool starts the sweeper, which
@@ -288,9 +338,11 @@ class InProcessTransport:
         prediction starts them again."""
         with self._lock:
             executor, self._executor = self._executor, None
+            previewer, self._previewer = self._previewer, None
             self._stop_sweeping.set()
-        if executor is not None:
-            executor.shutdown(wait=True)
+        for pool in (executor, previewer):
+            if pool is not None:
+                pool.shutdown(wait=True)
 
     def _sweep_forever(self, stop: threading.Event) -> None:
         while not stop.wait(settings.PREDICTION_STALE_SECONDS / 2):

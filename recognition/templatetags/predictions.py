@@ -18,6 +18,18 @@ def percent(value: float | None, digits: int = 1) -> str:
 
 
 @register.filter
+def short_percent(value: float) -> str:
+    """A probability bar's value printed under it, in whole percent (as result.js prints it):
+    0.9731 -> "97", 0.004 -> "<1"."""
+    p = float(value) * 100
+    if p >= 99.5:
+        return "100"
+    if p >= 1:
+        return str(round(p))
+    return "<1" if p >= 0.05 else "0"
+
+
+@register.filter
 def seconds_until(start: datetime | None, end: datetime | None) -> str:
     """How long from ``start`` to ``end``, e.g. "0.12 s"; nothing if either is missing."""
     if not start or not end:

@@ -1,271 +1,126 @@
-// The drawing canvas: Pointer Events for mouse, touch and pen, a stroke history for undo,
-// and "Recognize", which sends the drawing to the API and shows the result.
-//
-// Strokes are kept in the drawing's own coordinates (280 high; 280 wide for a digit, 840
-// for a number), whatever size the canvas is shown at. The canvas's pixel buffer follows
-// its displayed size times devicePixelRatio, so lines stay sharp on any screen, and the
-// exported PNG is always the drawing's own size.
+// The draw page: the canvas (canvas.js), live answers as you draw (live.js, nothing
+// stored), and "Recognize", which sends the drawing to the API, stores it in the history
+// and shows the result with feedback buttons.
 import { PredictionsApi } from "./api.js";
-import { detailUrlFrom, recognize } from "./result.js";
+import { DrawingPad } from "./canvas.js";
+import { LiveAnswer } from "./live.js";
+import { clearResult, detailUrlFrom, markStale, recognize, renderResult } from "./result.js";
 
-const HEIGHT = 280;
-const WIDTHS = { digit: 280, number: 840 };
-const INK = "#111";
-// Points closer than this (in drawing pixels) add nothing but work.
-const MIN_STEP = 0.75;
+// A number is drawn three times as wide as a digit; on a phone, twice, so that the canvas
+// stays tall enough to write in when it fills the screen's width.
+const NARROW = window.matchMedia("(max-width: 575.98px)").matches;
+const WIDTHS = { digit: 280, number: NARROW ? 560 : 840 };
+const LIVE_NOTE = "Live answer, not saved. Press Recognize to keep it in your history.";
 
 const page = document.getElementById("draw-page");
 const canvas = document.getElementById("draw-canvas");
-const hint = document.getElementById("canvas-hint");
 const undoButton = document.getElementById("undo");
 const clearButton = document.getElementById("clear");
 const recognizeButton = document.getElementById("recognize");
 const statusLine = document.getElementById("draw-status");
 const resultArea = document.getElementById("result");
+const placeholder = resultArea.firstElementChild;
 const sizeInput = document.getElementById("brush-size");
-const context = canvas.getContext("2d");
 const api = new PredictionsApi(page.dataset.apiUrl);
 const detailUrl = detailUrlFrom(page.dataset.detailUrl);
+let busy = false;
 
-const state = {
-  mode: "digit",
-  tool: "pen",
-  size: Number(sizeInput.value),
-  strokes: [], // {tool, size, points: [{x, y, pressure}]}, oldest first
-  current: null, // the stroke being drawn, and its pointerId
-  busy: false,
-};
+const pad = new DrawingPad(canvas, {
+  widths: WIDTHS, hint: document.getElementById("canvas-hint"), sizeTarget: page,
+  mode: document.querySelector('input[name="mode"]:checked')?.value ?? "digit",
+});
+pad.size = Number(sizeInput.value);
 
-const drawingWidth = () => WIDTHS[state.mode];
-
-// --- Painting --------------------------------------------------------------------------
-
-function widthAt(stroke, point) {
-  // Pen pressure 0..1 makes the line thinner or thicker; mouse and touch report 0.5.
-  return stroke.size * (0.4 + 1.2 * point.pressure);
-}
-
-const mid = (a, b) => ({ x: (a.x + b.x) / 2, y: (a.y + b.y) / 2 });
-
-function begin(target, stroke) {
-  target.globalCompositeOperation = stroke.tool === "eraser" ? "destination-out" : "source-over";
-  target.strokeStyle = INK;
-  target.fillStyle = INK;
-  target.lineCap = "round";
-  target.lineJoin = "round";
-}
-
-// A stroke is drawn in parts as its points arrive: a dot for the first point, then one
-// quadratic curve per point through the midpoints of its neighbours (smooth, no corners),
-// and a straight tail to the last point when the stroke ends.
-function paintDot(target, stroke) {
-  const p = stroke.points[0];
-  begin(target, stroke);
-  target.beginPath();
-  target.arc(p.x, p.y, widthAt(stroke, p) / 2, 0, 2 * Math.PI);
-  target.fill();
-}
-
-function paintCurve(target, stroke, k) {
-  const points = stroke.points;
-  const from = k === 1 ? points[0] : mid(points[k - 1], points[k]);
-  const to = mid(points[k], points[k + 1]);
-  begin(target, stroke);
-  target.lineWidth = widthAt(stroke, points[k]);
-  target.beginPath();
-  target.moveTo(from.x, from.y);
-  target.quadraticCurveTo(points[k].x, points[k].y, to.x, to.y);
-  target.stroke();
-}
-
-function paintTail(target, stroke) {
-  const points = stroke.points;
-  const n = points.length;
-  if (n < 2) return;
-  const from = n === 2 ? points[0] : mid(points[n - 2], points[n - 1]);
-  begin(target, stroke);
-  target.lineWidth = widthAt(stroke, points[n - 1]);
-  target.beginPath();
-  target.moveTo(from.x, from.y);
-  target.lineTo(points[n - 1].x, points[n - 1].y);
-  target.stroke();
-}
-
-function paintStroke(target, stroke) {
-  paintDot(target, stroke);
-  for (let k = 1; k < stroke.points.length - 1; k += 1) paintCurve(target, stroke, k);
-  paintTail(target, stroke);
-}
-
-function useDrawingCoordinates() {
-  context.setTransform(canvas.width / drawingWidth(), 0, 0, canvas.height / HEIGHT, 0, 0);
-}
-
-function redraw() {
-  context.setTransform(1, 0, 0, 1, 0, 0);
-  context.clearRect(0, 0, canvas.width, canvas.height);
-  useDrawingCoordinates();
-  for (const stroke of state.strokes) paintStroke(context, stroke);
-  updateControls();
-}
-
-// Match the pixel buffer to the displayed size (which CSS sets from the page width).
-function fitCanvas() {
-  const ratio = window.devicePixelRatio || 1;
-  const width = Math.max(1, Math.round(canvas.clientWidth * ratio));
-  const height = Math.max(1, Math.round(canvas.clientHeight * ratio));
-  if (canvas.width !== width || canvas.height !== height) {
-    canvas.width = width; // resizing clears the canvas: redraw from the strokes
-    canvas.height = height;
-  }
-  redraw();
-}
+const live = new LiveAnswer(page.dataset.previewUrl, {
+  read: () => (pad.hasInk ? { image: pad.exportCanvas().toDataURL("image/png"), mode: pad.mode } : null),
+  show: (answer, drawing) => {
+    renderResult(resultArea, answer, { api, detailUrl, note: LIVE_NOTE, image: drawing.image });
+    statusLine.textContent = "";
+  },
+  // Live answers are a convenience: a busy or throttled server leaves the button to it.
+  fail: (error) => {
+    statusLine.textContent = error.status === 429 || error.status === 503
+      ? "Live answers paused: press Recognize." : "";
+  },
+});
 
 function updateControls() {
-  const empty = state.strokes.length === 0;
-  undoButton.disabled = empty;
-  clearButton.disabled = empty;
-  recognizeButton.disabled = state.busy || !state.strokes.some((s) => s.tool === "pen");
-  hint.hidden = !empty;
+  undoButton.disabled = pad.isEmpty;
+  clearButton.disabled = pad.isEmpty;
+  recognizeButton.disabled = busy || !pad.hasInk;
 }
 
-// --- Pointer input -----------------------------------------------------------------------
-
-// Where the pointer is, in drawing coordinates: the offset inside the canvas's content box
-// (the border excluded), scaled from its displayed size to the drawing's size.
-function pointFrom(event) {
-  const rect = canvas.getBoundingClientRect();
-  const x = ((event.clientX - rect.left - canvas.clientLeft) * drawingWidth()) / canvas.clientWidth;
-  const y = ((event.clientY - rect.top - canvas.clientTop) * HEIGHT) / canvas.clientHeight;
-  const pressure = event.pointerType === "pen" && event.pressure > 0 ? event.pressure : 0.5;
-  return { x, y, pressure };
-}
-
-function addPoint(stroke, point) {
-  const last = stroke.points[stroke.points.length - 1];
-  if (Math.hypot(point.x - last.x, point.y - last.y) < MIN_STEP) return;
-  stroke.points.push(point);
-  const n = stroke.points.length;
-  if (n >= 3) paintCurve(context, stroke, n - 2);
-}
-
-canvas.addEventListener("pointerdown", (event) => {
-  // One stroke at a time: a second finger (or a palm) is ignored until the first lifts.
-  if (state.current || (event.pointerType === "mouse" && event.button !== 0)) return;
-  event.preventDefault();
-  canvas.setPointerCapture(event.pointerId);
-  // A pen's eraser end (button 5) erases whatever tool is selected.
-  const tool = event.button === 5 ? "eraser" : state.tool;
-  const stroke = { tool, size: state.size, points: [pointFrom(event)] };
-  state.current = { stroke, pointerId: event.pointerId };
-  state.strokes.push(stroke);
-  useDrawingCoordinates();
-  paintDot(context, stroke);
+pad.addEventListener("strokestart", () => markStale(resultArea));
+pad.addEventListener("change", (event) => {
   updateControls();
+  if (!pad.hasInk || event.detail.reason === "clear") {
+    live.cancel();
+    clearResult(resultArea, placeholder);
+    statusLine.textContent = "";
+    return;
+  }
+  markStale(resultArea);
+  live.schedule();
 });
 
-canvas.addEventListener("pointermove", (event) => {
-  if (!state.current || event.pointerId !== state.current.pointerId) return;
-  // Coalesced events are the points the browser merged into this one: smoother curves.
-  const events = event.getCoalescedEvents?.() ?? [];
-  for (const each of events.length ? events : [event]) addPoint(state.current.stroke, pointFrom(each));
-});
-
-function endStroke(event) {
-  if (!state.current || event.pointerId !== state.current.pointerId) return;
-  paintTail(context, state.current.stroke);
-  state.current = null;
-  updateControls();
-}
-
-canvas.addEventListener("pointerup", endStroke);
-canvas.addEventListener("pointercancel", endStroke);
-canvas.addEventListener("lostpointercapture", endStroke);
-
-// --- Controls --------------------------------------------------------------------------------
-
-function undo() {
-  if (state.current || !state.strokes.length) return;
-  state.strokes.pop();
-  redraw();
-}
-
-undoButton.addEventListener("click", undo);
-clearButton.addEventListener("click", () => {
-  state.strokes = [];
-  redraw();
-});
+undoButton.addEventListener("click", () => pad.undo());
+clearButton.addEventListener("click", () => pad.clear());
 document.addEventListener("keydown", (event) => {
   const typing = event.target.closest?.("input[type=text], input:not([type]), textarea");
   if ((event.ctrlKey || event.metaKey) && !event.shiftKey && event.key.toLowerCase() === "z" && !typing) {
     event.preventDefault();
-    undo();
+    pad.undo();
   }
 });
 
 sizeInput.addEventListener("input", () => {
-  state.size = Number(sizeInput.value);
+  pad.size = Number(sizeInput.value);
 });
 
 for (const radio of document.querySelectorAll('input[name="tool"]')) {
   radio.addEventListener("change", () => {
-    state.tool = radio.value;
+    pad.tool = radio.value;
     canvas.style.cursor = radio.value === "eraser" ? "cell" : "";
   });
 }
 
-function setMode(mode) {
-  state.mode = mode;
-  // The drawing keeps its strokes: a digit drawn first stays at the left of a number.
-  // CSS sizes the canvas, its frame and the layout from this.
-  page.style.setProperty("--logical-width", drawingWidth());
+function describeMode(mode) {
   canvas.setAttribute("aria-label", mode === "number"
     ? "Drawing area: write a number here, digits left to right"
     : "Drawing area: draw one digit here");
-  hint.textContent = mode === "number" ? "Write a number here, e.g. 2025" : "Draw a digit here";
-  fitCanvas();
+  document.getElementById("canvas-hint").textContent = mode === "number"
+    ? "Write a number here, e.g. 2025" : "Draw a digit here";
 }
 
 for (const radio of document.querySelectorAll('input[name="mode"]')) {
-  radio.addEventListener("change", () => setMode(radio.value));
+  radio.addEventListener("change", () => {
+    describeMode(radio.value);
+    // The drawing keeps its strokes: a digit drawn first stays at the left of a number.
+    const removed = pad.setMode(radio.value);
+    if (removed) {
+      statusLine.textContent = `${removed} stroke${removed > 1 ? "s" : ""} outside the square ` +
+        `${removed > 1 ? "were" : "was"} removed.`;
+    }
+  });
 }
-
-// --- Recognition ---------------------------------------------------------------------------
-
-// The drawing at its own size, dark ink on white.
-function exportPng() {
-  const ink = document.createElement("canvas");
-  ink.width = drawingWidth();
-  ink.height = HEIGHT;
-  const inkContext = ink.getContext("2d");
-  for (const stroke of state.strokes) paintStroke(inkContext, stroke);
-  const sheet = document.createElement("canvas");
-  sheet.width = ink.width;
-  sheet.height = ink.height;
-  const sheetContext = sheet.getContext("2d");
-  sheetContext.fillStyle = "#fff";
-  sheetContext.fillRect(0, 0, sheet.width, sheet.height);
-  sheetContext.drawImage(ink, 0, 0);
-  return new Promise((resolve) => sheet.toBlob(resolve, "image/png"));
-}
+describeMode(pad.mode);
+updateControls();
 
 recognizeButton.addEventListener("click", async () => {
-  state.busy = true;
+  live.cancel(); // the stored answer replaces any live one still to come
+  busy = true;
   updateControls();
+  renderResult(resultArea, { status: "pending" }, { api, detailUrl });
   statusLine.textContent = "Recognising…";
   try {
-    const image = await exportPng();
+    const image = await pad.exportPng();
     const prediction = await recognize(resultArea, image, {
-      api, detailUrl, mode: state.mode, source: "draw", filename: "drawing.png",
+      api, detailUrl, mode: pad.mode, source: "draw", filename: "drawing.png",
     });
-    statusLine.textContent = prediction?.status === "done" ? "Done." : "";
+    statusLine.textContent = prediction?.status === "done" ? "Saved in your history." : "";
     resultArea.scrollIntoView({ block: "nearest", behavior: "smooth" });
   } finally {
-    state.busy = false;
+    busy = false;
     updateControls();
   }
 });
-
-new ResizeObserver(fitCanvas).observe(canvas);
-window.addEventListener("resize", fitCanvas); // also fires when zooming changes the pixel ratio
-setMode(document.querySelector('input[name="mode"]:checked')?.value ?? "digit");

@@ -40,6 +40,14 @@ export function placeBoxes(container) {
   else image.addEventListener("load", place, { once: true });
 }
 
+// A bar's value printed under it, so phones (no hover) can read it: whole percent.
+function shortPercent(value) {
+  const p = value * 100;
+  if (p >= 99.5) return "100";
+  if (p >= 1) return String(Math.round(p));
+  return p >= 0.05 ? "<1" : "0";
+}
+
 function probabilityChart(digit) {
   const description = digit.probabilities.map((p, index) => `${index}: ${percent(p)}`).join(", ");
   const chart = el("div", { class: "prob-chart", role: "img", "aria-label": `Probabilities: ${description}`,
@@ -50,7 +58,8 @@ function probabilityChart(digit) {
     chart.append(el("div", {
       class: index === digit.digit ? "prob prob-top" : "prob", title: `${index}: ${percent(p)}`,
       "data-testid": "prob-bar",
-    }, el("div", { class: "prob-track" }, fill), el("span", { class: "prob-label", text: String(index) })));
+    }, el("div", { class: "prob-track" }, fill), el("span", { class: "prob-label", text: String(index) }),
+    el("span", { class: "prob-value", "aria-hidden": "true", "data-testid": "prob-value", text: shortPercent(p) })));
   });
   return chart;
 }
@@ -64,9 +73,9 @@ function digitCard(digit, index, count) {
     el("figcaption", {}, "Read as ", el("strong", { text: String(digit.digit) }), `, ${percent(digit.confidence)}`));
 }
 
-function boxedImage(prediction) {
+function boxedImage(prediction, image) {
   const frame = el("div", { class: "boxed-image" },
-    el("img", { src: prediction.image_url, alt: "The submitted image, with a box around each digit found" }));
+    el("img", { src: prediction.image_url ?? image, alt: "The submitted image, with a box around each digit found" }));
   for (const digit of prediction.digits) {
     frame.append(el("div", { class: "digit-box", "data-box": digit.box.join(","), hidden: true },
       el("span", { class: "digit-box-label", text: String(digit.digit) })));
@@ -136,11 +145,16 @@ function feedbackControls(prediction, api) {
 
 // Replace the content of `container` with `prediction` (finished or pending).
 // options: api (PredictionsApi, for feedback), detailUrl (id => URL of the detail page).
-export function renderResult(container, prediction, { api, detailUrl }) {
-  const link = () => el("a", { href: detailUrl(prediction.id), "data-testid": "result-detail-link",
-    text: "Details and history" });
+// A preview (no id: nothing was stored) gets `note` in place of the feedback and the link,
+// and shows `image` (the drawing it read) in place of the stored one.
+export function renderResult(container, prediction, { api, detailUrl, note = "", image = null }) {
+  const stored = Boolean(prediction.id);
+  const link = () => (stored ? el("a", { href: detailUrl(prediction.id), "data-testid": "result-detail-link",
+    text: "Details and history" }) : el("span", { class: "small text-body-secondary", "data-testid": "result-note",
+    text: note }));
   container.replaceChildren();
   container.dataset.status = prediction.status;
+  container.classList.remove("is-stale");
 
   if (prediction.status === "pending") {
     container.append(el("div", { class: "result d-flex align-items-center gap-2", "data-testid": "result" },
@@ -166,13 +180,28 @@ export function renderResult(container, prediction, { api, detailUrl }) {
       el("div", {},
         el("div", { class: "small text-body-secondary", text: "Confidence" }),
         el("span", { class: "fs-4", "data-testid": "result-confidence", text: percent(prediction.confidence) })),
-      prediction.mode === "number" ? boxedImage(prediction) : null),
+      prediction.mode === "number" ? boxedImage(prediction, image) : null),
     el("div", { class: "small text-body-secondary mb-1",
       text: count > 1 ? "What the model saw for each digit, and how sure it was of each answer:"
         : "What the model saw, and how sure it was of each answer:" }),
     el("div", { class: "digit-cards mb-3" }, ...prediction.digits.map((d, i) => digitCard(d, i, count))),
-    feedbackControls(prediction, api),
-    el("p", { class: "mt-3 mb-0" }, link())));
+    stored ? feedbackControls(prediction, api) : null,
+    el("p", { class: stored ? "mt-3 mb-0" : "mb-0" }, link())));
+}
+
+// The drawing changed since this answer: grey it out and say so, until a new one comes.
+export function markStale(container) {
+  if (!container.querySelector('[data-testid="result"]') || container.classList.contains("is-stale")) return;
+  container.classList.add("is-stale");
+  container.prepend(el("p", { class: "stale-note small mb-2", "data-testid": "result-stale",
+    text: "Out of date: the drawing has changed." }));
+}
+
+// No answer to show (the canvas was cleared): put `placeholder` back, or nothing.
+export function clearResult(container, placeholder = null) {
+  container.replaceChildren(...(placeholder ? [placeholder.cloneNode(true)] : []));
+  container.classList.remove("is-stale");
+  delete container.dataset.status;
 }
 
 // A failure that never became a prediction (a refused file, a lost connection).

@@ -71,3 +71,19 @@ def test_it_sends_a_logged_in_user_on(owner_client):
 
     assert response.status_code == 302
     assert response.url == reverse("home")
+
+
+def test_the_login_page_says_which_page_needs_it(client):
+    response = client.get(reverse("recognition:draw"), follow=True)
+
+    assert "Please log in to use Draw." in response.content.decode()
+
+
+def test_the_login_page_says_nothing_of_the_kind_without_next(client):
+    assert 'data-testid="login-needed"' not in client.get(URL).content.decode()
+
+
+def test_logging_out_says_so(owner_client):
+    response = owner_client.post(reverse("accounts:logout"), follow=True)
+
+    assert "You have been logged out." in response.content.decode()

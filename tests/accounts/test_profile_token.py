@@ -116,3 +116,14 @@ def test_the_profile_page_says_a_new_password_replaces_the_token(client, owner):
     html = " ".join(client.get(PROFILE).content.decode().split())
 
     assert "Changing or resetting your password also replaces the token." in html
+
+
+def test_the_token_endpoint_gives_the_signed_in_user_their_token(owner_client, owner):
+    response = owner_client.get(reverse("accounts:token"))
+
+    assert response.status_code == 200 and response.json() == {"token": Token.objects.get(user=owner).key}
+    assert "no-cache" in response["Cache-Control"] or "max-age=0" in response["Cache-Control"]
+
+
+def test_the_token_endpoint_gives_a_visitor_nothing(client):
+    assert client.get(reverse("accounts:token")).json() == {"token": None}

@@ -124,14 +124,26 @@ def test_a_forged_x_forwarded_for_does_not_lift_a_lockout(client, owner, passwor
     assert response.status_code == 429
 
 
-def test_the_recognize_throttle_counts_per_client_ip(rf, owner):
+def test_the_recognize_throttle_counts_anonymous_visitors_per_client_ip(rf):
+    from django.contrib.auth.models import AnonymousUser
+
     def allowed(address: str) -> bool:
         request = rf.post("/", REMOTE_ADDR=address)
-        request.user = owner  # counted by address even when signed in
+        request.user = AnonymousUser()
         return RecognizeThrottle().allow_request(request, None)
 
     assert [allowed("203.0.113.1") for _ in range(3)] == [True, True, False]
     assert allowed("203.0.113.2")
+
+
+def test_the_recognize_throttle_leaves_signed_in_users_to_their_own_rate(rf, owner):
+    from digitrec.throttling import RecognizeUserThrottle
+
+    request = rf.post("/", REMOTE_ADDR="203.0.113.1")
+    request.user = owner
+
+    assert RecognizeThrottle().get_cache_key(request, None) is None
+    assert RecognizeUserThrottle().get_cache_key(request, None) == f"throttle_recognize_user_{owner.pk}"
 
 
 def test_the_user_throttle_counts_anonymous_requests_by_client_ip(rf, settings):

@@ -51,8 +51,11 @@ def test_the_api_docs_load_their_script_from_a_file(client):
 
     answers = [client.get(src) for src in sources]
 
-    assert len(sources) == 3 and [a.status_code for a in answers] == [200, 200, 200]
-    assert "SwaggerUIBundle" in answers[-1].content.decode()
+    # Swagger UI's two files, drf-spectacular's start-up script, and ours (token, link back).
+    assert len(sources) == 4 and [a.status_code for a in answers] == [200] * 4
+    assert "SwaggerUIBundle" in answers[2].content.decode()
+    ours = answers[3]
+    assert "preauthorizeApiKey" in (b"".join(ours.streaming_content) if ours.streaming else ours.content).decode()
 
 
 @pytest.mark.django_db(transaction=True)

@@ -164,3 +164,29 @@ def test_it_loads_every_stylesheet_and_script_from_this_site(client):
     for asset in assets:
         assert asset.startswith("/static/"), asset
         assert client.get(asset).status_code == 200, asset
+
+
+def test_the_about_page_says_what_make_run_uses_and_what_make_stack_adds(client):
+    text = _text(client.get(reverse("about")))
+
+    assert "Celery, PostgreSQL, Redis" not in text
+    assert "<code>make run</code>, it needs nothing else" in text and "SQLite" in text
+    assert "<code>make stack</code> is the production set-up: PostgreSQL" in text
+
+
+def test_favicon_ico_answers_with_the_site_icon(client):
+    response = client.get("/favicon.ico")
+
+    assert response.status_code == 302 and response["Location"].endswith("favicon.svg")
+    assert client.get(response["Location"]).status_code == 200
+
+
+def test_anonymous_visitors_get_the_try_it_canvas_and_signed_in_users_do_not(client, owner_client):
+    assert 'data-testid="try-canvas"' in client.get(reverse("home")).content.decode()
+    assert 'data-testid="try-canvas"' not in owner_client.get(reverse("home")).content.decode()
+
+
+def test_the_api_docs_page_links_back_to_the_site(client):
+    html = client.get(reverse("api-docs")).content.decode()
+
+    assert 'data-testid="docs-home"' in html and f'href="{reverse("home")}"' in html

@@ -1,5 +1,9 @@
 import pytest
 
+# One browser for the whole run, shared by every browser test module (Playwright's sync API
+# allows one at a time).
+from tests.recognition.browser import browser  # noqa: F401 - a fixture
+
 
 @pytest.fixture(scope="module")
 def module_worker(django_db_setup, redis_url, tmp_path_factory):

@@ -23,7 +23,7 @@ def test_the_schema_is_served_and_documents_every_endpoint(client):
     paths = response.json()["paths"]
     for path in ("/api/v1/auth/register/", "/api/v1/auth/token/", "/api/v1/predictions/",
                  "/api/v1/predictions/{id}/", "/api/v1/predictions/{id}/feedback/",
-                 "/api/v1/predictions/batch/", "/api/v1/model/"):
+                 "/api/v1/predictions/batch/", "/api/v1/model/", "/api/v1/recognize/"):
         assert path in paths, path
 
 
@@ -53,8 +53,15 @@ def token(owner):
     signals.request_finished.connect(close_old_connections)
 
 
+@pytest.fixture
+def model_loaded(in_process_transport):
+    """The model loaded before the first request, as the server loads it when it starts: a
+    preview (POST /api/v1/recognize/) must not wait for TensorFlow to import."""
+    in_process_transport.warm_up().result()
+
+
 @schema.parametrize()
 @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
 @pytest.mark.django_db
-def test_the_api_matches_its_schema(case, token):
+def test_the_api_matches_its_schema(case, token, model_loaded):
     case.call_and_validate(headers={"Authorization": f"Token {token}"}, excluded_checks=[positive_data_acceptance])

@@ -5,124 +5,17 @@ its own process (no broker), as `make run` does.
 Playwright drives Debian's chromium (/usr/bin/chromium): its own browser download needs
 the internet. `make test` installs chromium when it is missing.
 """
-import os
 import re
-from contextlib import contextmanager
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from recognition.models import Prediction
 from tests.images import encode, place
+from tests.recognition.browser import (  # noqa: F401 - in_process_inference, page, phone, user are fixtures
+    RESULT_TIMEOUT_MS, SEVEN, SEVENTEEN, draw, in_process_inference, log_in_at, page, phone, user)
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-# The page waits 3 s on the server, then polls for up to 30 s; the first prediction of a
-# session also loads TensorFlow and the model.
-RESULT_TIMEOUT_MS = 40_000
-
-# Strokes as fractions of the canvas (x, y), each a polyline drawn with the mouse held down.
-# Plain block shapes that this model reads with ~100% confidence in both modes; a "1" with
-# a flag is avoided, since the model may read it as a 7.
-SEVEN = [[(0.25, 0.2), (0.75, 0.2), (0.45, 0.85)]]
-SEVENTEEN = [[(0.1, 0.15), (0.1, 0.85)], [(0.25, 0.2), (0.38, 0.2), (0.3, 0.85)]]
-
-
-@pytest.fixture(scope="session")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"The browser tests need Debian's chromium at {CHROMIUM}. Install it with "
-                    "`apt-get install -y chromium` (`make test` does this).", pytrace=False)
-    # Playwright's sync API keeps an asyncio loop running in this thread while the browser
-    # is open, and Django then refuses ORM calls from this thread as if they were in async
-    # code. Nothing here is async: let the tests (and any that run meanwhile) use the ORM.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            yield browser
-            browser.close()
-    finally:
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
-
-
-@pytest.fixture(autouse=True)
-def in_process_inference(settings, in_process_transport):
-    """The live server runs inference in its own threads, as `make run` does (no broker).
-
-    With persistent connections those threads would keep sessions open on the test
-    database, which then cannot be dropped at the end of the run, so each closes its
-    connection when its work is done; and they, with the stale-pending sweeper, are stopped
-    after each test.
-    """
-    database = settings.DATABASES["default"]  # the dict each new thread's connection reads
-    max_age = database["CONN_MAX_AGE"]
-    database["CONN_MAX_AGE"] = 0
-    yield
-    in_process_transport.shutdown()
-    database["CONN_MAX_AGE"] = max_age
-
-
-@contextmanager
-def _fresh_page(browser, **device):
-    """A page in a fresh browser context (no cookies); fails the test on any uncaught
-    JavaScript error."""
-    context = browser.new_context(**device)
-    page = context.new_page()
-    errors = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    yield page
-    context.close()
-    if errors:
-        pytest.fail(f"JavaScript errors on the page: {errors}")
-
-
-@pytest.fixture
-def page(browser):
-    """At a desktop size, with a mouse."""
-    with _fresh_page(browser, viewport={"width": 1280, "height": 900}) as page:
-        yield page
-
-
-@pytest.fixture
-def phone(browser):
-    """On a phone: a small touch screen."""
-    with _fresh_page(browser, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True) as page:
-        yield page
-
-
-@pytest.fixture
-def user(django_user_model, password):
-    return django_user_model.objects.create_user("drawer", "drawer@example.com", password)
-
-
-def _log_in_at(page: Page, url: str, user, password: str) -> None:
-    """Open a page that needs login, log in through the real form, and land back on it."""
-    page.goto(url)
-    expect(page).to_have_url(re.compile(r"/accounts/login/\?next="))
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", password)
-    page.get_by_test_id("login-submit").click()
-    expect(page).to_have_url(url)
-    page.wait_for_load_state()  # the page's script is running: its listeners are attached
-
-
-def _draw(page: Page, strokes) -> None:
-    box = page.get_by_test_id("draw-canvas").bounding_box()
-    for stroke in strokes:
-        points = [(box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in stroke]
-        page.mouse.move(*points[0])
-        page.mouse.down()
-        for point in points[1:]:
-            page.mouse.move(*point, steps=10)
-        page.mouse.up()
 
 
 def _choose_number_mode(page: Page) -> None:
@@ -147,9 +40,9 @@ def _expect_a_result(result, answer: str, digits: int) -> None:
 
 
 def test_it_recognises_a_seven_drawn_with_the_mouse(live_server, page, user, password):
-    _log_in_at(page, f"{live_server.url}/draw/", user, password)
+    log_in_at(page, f"{live_server.url}/draw/", user, password)
 
-    _draw(page, SEVEN)
+    draw(page, SEVEN)
     page.get_by_test_id("recognize").click()
 
     result = page.get_by_test_id("result-area")
@@ -160,12 +53,12 @@ def test_it_recognises_a_seven_drawn_with_the_mouse(live_server, page, user, pas
 
 
 def test_it_reads_a_number_drawn_in_number_mode_on_a_wider_canvas(live_server, page, user, password):
-    _log_in_at(page, f"{live_server.url}/draw/", user, password)
+    log_in_at(page, f"{live_server.url}/draw/", user, password)
     square = page.get_by_test_id("draw-canvas").bounding_box()
 
     _choose_number_mode(page)
     wide = page.get_by_test_id("draw-canvas").bounding_box()
-    _draw(page, SEVENTEEN)
+    draw(page, SEVENTEEN)
     page.get_by_test_id("recognize").click()
 
     assert wide["width"] == pytest.approx(3 * square["width"], rel=0.02)
@@ -177,7 +70,7 @@ def test_it_reads_a_number_drawn_in_number_mode_on_a_wider_canvas(live_server, p
 
 def test_it_recognises_two_files_uploaded_at_once(live_server, page, user, password, mnist_test):
     first, second = _mnist_png(mnist_test, 0), _mnist_png(mnist_test, 1)
-    _log_in_at(page, f"{live_server.url}/upload/", user, password)
+    log_in_at(page, f"{live_server.url}/upload/", user, password)
 
     page.get_by_test_id("upload-input").set_input_files([
         {"name": "first.png", "mimeType": "image/png", "buffer": first[0]},
@@ -199,7 +92,7 @@ def test_on_a_phone_the_camera_has_its_own_button_and_the_picker_keeps_the_galle
         live_server, phone, user, password, mnist_test):
     # `capture` on the multiple-file input would make a phone open the camera only.
     photo = _mnist_png(mnist_test, 2)
-    _log_in_at(phone, f"{live_server.url}/upload/", user, password)
+    log_in_at(phone, f"{live_server.url}/upload/", user, password)
     assert phone.get_by_test_id("upload-input").get_attribute("capture") is None
     expect(phone.get_by_text("Take a photo")).to_be_visible()
     phone.get_by_test_id("camera-input").set_input_files(
@@ -209,7 +102,7 @@ def test_on_a_phone_the_camera_has_its_own_button_and_the_picker_keeps_the_galle
 
 def test_with_a_mouse_there_is_no_camera_button_and_the_history_filters_are_open(
         live_server, page, user, password):
-    _log_in_at(page, f"{live_server.url}/upload/", user, password)
+    log_in_at(page, f"{live_server.url}/upload/", user, password)
     expect(page.get_by_text("Take a photo")).to_be_hidden()
     page.goto(f"{live_server.url}/history/")
     expect(page.get_by_test_id("filter-form")).to_be_visible()
@@ -217,7 +110,7 @@ def test_with_a_mouse_there_is_no_camera_button_and_the_history_filters_are_open
 
 
 def test_on_a_phone_the_history_filters_fold_away_until_asked_for_or_set(live_server, phone, user, password):
-    _log_in_at(phone, f"{live_server.url}/history/", user, password)
+    log_in_at(phone, f"{live_server.url}/history/", user, password)
     form = phone.get_by_test_id("filter-form")
     expect(form).to_be_hidden()
     phone.get_by_test_id("filter-toggle").click()
@@ -230,8 +123,8 @@ def test_on_a_phone_the_history_filters_fold_away_until_asked_for_or_set(live_se
 
 def test_it_lists_what_was_drawn_and_uploaded_in_the_history(live_server, page, user, password, mnist_test):
     upload = _mnist_png(mnist_test, 1)
-    _log_in_at(page, f"{live_server.url}/draw/", user, password)
-    _draw(page, SEVEN)
+    log_in_at(page, f"{live_server.url}/draw/", user, password)
+    draw(page, SEVEN)
     page.get_by_test_id("recognize").click()
     expect(page.get_by_test_id("result-digit")).to_have_text("7", timeout=RESULT_TIMEOUT_MS)
     page.get_by_test_id("nav-upload").click()

@@ -446,3 +446,12 @@ def test_it_refuses_a_delete_without_the_csrf_token_and_accepts_one_with_it(owne
     accepted = client.post(reverse("recognition:delete", args=[prediction.pk]), {"csrfmiddlewaretoken": token})
     assert accepted.status_code == 302
     assert not Prediction.objects.filter(pk=prediction.pk).exists()
+
+
+def test_the_detail_page_prints_each_probability_under_its_bar(owner, owner_client, digit_png, finished_prediction):
+    prediction = finished_prediction(owner, digit_png[0])
+
+    html = owner_client.get(reverse("recognition:detail", args=[prediction.pk])).content.decode()
+
+    values = re.findall(r'data-testid="prob-value">([^<]*)<', html)
+    assert len(values) == 10 and values[int(digit_png[1])] in ("100", "99", "98", "97")

@@ -47,3 +47,31 @@ def test_api_without_wait_answers_202_then_the_worker_finishes_it(celery_worker,
     assert response.status_code == 202 and response.json()["status"] == "pending"
     prediction = _wait_until_finished(Prediction.objects.get(pk=response.json()["id"]), celery_worker)
     assert prediction.answer == digit_png[1]
+
+
+def test_a_preview_is_answered_by_the_worker_through_redis_and_stores_nothing(celery_worker, number_png):
+    from django.core.cache import cache
+
+    cache.clear()  # throttle counters
+    files_before = sorted(celery_worker.media_root.rglob("*"))
+    response = APIClient().post("/api/v1/recognize/", {
+        "image": base64.b64encode(number_png[0]).decode(), "mode": "number"}, format="json")
+
+    assert response.status_code == 200, (response.json(), celery_worker.output)
+    assert response.json()["status"] == "done" and response.json()["number"] == number_png[1]
+    assert Prediction.objects.count() == 0
+    assert sorted(celery_worker.media_root.rglob("*")) == files_before
+
+
+def test_a_preview_nobody_answers_in_time_is_a_503_busy(transactional_db, redis_url, settings, digit_png):
+    from django.core.cache import cache
+
+    from tests.workers import celery_transport
+
+    cache.clear()
+    settings.PREVIEW_TIMEOUT_SECONDS = 1
+    with celery_transport(redis_url):  # a queue no worker takes
+        response = APIClient().post("/api/v1/recognize/", {"image": base64.b64encode(digit_png[0]).decode()},
+                                    format="json")
+
+    assert response.status_code == 503 and response.json()["error"]["code"] == "busy"
