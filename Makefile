@@ -34,11 +34,16 @@ $(CHROMIUM):
 	@echo "Installing chromium for the browser tests (apt-get)..."
 	@apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 
-# The suite runs on PostgreSQL and Redis; both must be running.
+# The suite runs on PostgreSQL and Redis; both must be running. Two pytest-xdist workers
+# (TEST_WORKERS=0 for one process), each with its own test database. --dist worksteal hands out
+# tests by their place in the collection (each worker starts with one contiguous half, so a
+# module's fixtures are mostly built once), so the nine schemathesis cases, which
+# share one node id, all run (--dist loadfile ran only one of them).
+TEST_WORKERS ?= 2
 test: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/digitrec
 test: export REDIS_URL ?= redis://127.0.0.1:6379/0
 test: $(VENV)/.installed $(CHROMIUM)
-	DJANGO_ENV=development $(PYTHON) -m pytest
+	DJANGO_ENV=development $(PYTHON) -m pytest -n $(TEST_WORKERS) --dist worksteal
 
 # Production-like on one machine: the granian web server, Celery workers and beat (Procfile),
 # run in the foreground by honcho; Ctrl-C stops them all. Sized for 2 cores by default: two

@@ -29,7 +29,7 @@ def test_it_keeps_its_accuracy_through_preprocessing(engine, mnist):
 @pytest.fixture(scope="module")
 def robustness_dir(tmp_path_factory, mnist):
     folder = tmp_path_factory.mktemp("robustness")
-    samples = synthetic.single_digits(mnist.x_test, mnist.y_test, 500, seed=7)
+    samples = synthetic.single_digits(mnist.x_test, mnist.y_test, 250, seed=7)
     samples += synthetic.digit_lines(mnist.x_test, mnist.y_test, 150, seed=8)
     return synthetic.write_folder(samples, folder)
 
