@@ -13,7 +13,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from digitrec.env import env_bool, env_int, env_list, env_networks, env_str
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parents[2]
 # Files the app writes (SQLite database, uploads, collected static files); not in git.
 VAR_DIR = BASE_DIR / "var"
 STATIC_ROOT = VAR_DIR / "staticfiles"
@@ -196,8 +196,8 @@ MNIST_DIR = Path(env_str("MNIST_DIR", str(VAR_DIR / "mnist")))
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "")
 # With a broker, workers wake the waiting request through this Redis (the broker itself
 # when it is Redis). Unused in the in-process mode.
-REDIS_URL = env_str("REDIS_URL", "") or (
-    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else "")
+_BROKER_REDIS = CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else ""
+REDIS_URL = env_str("REDIS_URL", "") or _BROKER_REDIS
 if CELERY_BROKER_URL and not REDIS_URL:
     raise ImproperlyConfigured(
         "REDIS_URL must be set when CELERY_BROKER_URL is not a Redis URL: finished predictions "
@@ -215,9 +215,13 @@ CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_TIME_LIMIT = 120
-# Redis re-delivers an unacknowledged task after this long; it must exceed the time
+# A submission must not hang on a dead broker: fail fast, keep the row pending. Redis
+# re-delivers an unacknowledged task after visibility_timeout; it must exceed the time
 # limit, or a slow task would run twice.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 600}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 600, "socket_connect_timeout": 2, "socket_timeout": 5}
+# One queue per deployment (tests use their own, so they never steal a running stack's tasks).
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "digitrec")
 CELERY_TIMEZONE = TIME_ZONE
 
 REST_FRAMEWORK = {
@@ -344,75 +348,11 @@ LOGGING = {
     },
 }
 
-# --- Predictions -------------------------------------------------------------------------
-# Largest image accepted, in bytes (a form error on pages, 413 on the API).
-MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 10 * 1024 * 1024, minimum=1024)
-# Base64 in JSON is 4/3 of the file; leave room for it in request bodies.
-DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES * 4 // 3 + 64 * 1024
-# Largest request body of any kind (a multipart batch: its files together), refused with 413
-# from its Content-Length before it is read. 5 files at the 10 MB limit, or 100 of 0.5 MB:
-# a full batch of 100 x MAX_UPLOAD_BYTES (1 GB) in one request is not worth holding.
-MAX_REQUEST_BYTES = env_int("MAX_REQUEST_BYTES", 5 * MAX_UPLOAD_BYTES,
-                            minimum=DATA_UPLOAD_MAX_MEMORY_SIZE)
-# The first handler counts a multipart body's file bytes against MAX_REQUEST_BYTES as they
-# stream in; Django's own then keep small files in memory and spool others to disk.
-FILE_UPLOAD_HANDLERS = [
-    "digitrec.uploads.TotalSizeUploadHandler",
-    "django.core.files.uploadhandler.MemoryFileUploadHandler",
-    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
-]
-# A pending prediction older than this is sent again by the sweeper (Celery beat, or a
-# thread in the embedded mode); after this many runs it is marked failed.
-PREDICTION_STALE_SECONDS = env_int("PREDICTION_STALE_SECONDS", 30, minimum=1)
-PREDICTION_MAX_ATTEMPTS = env_int("PREDICTION_MAX_ATTEMPTS", 5, minimum=1)
-# Predictions per Celery task: a batch goes through the model in one call.
-PREDICTION_TASK_BATCH = env_int("PREDICTION_TASK_BATCH", 16, minimum=1)
-# Predictions that a process's threads run at the same moment (a worker's task threads)
-# are run together: one database read, transaction and notification for up to this many,
-# by this many threads per process (two, so that one batch's database and Redis round
-# trips can overlap another's preprocessing; one measured the same, within noise).
-PREDICTION_RUN_BATCH = env_int("PREDICTION_RUN_BATCH", 32, minimum=1)
-PREDICTION_RUN_THREADS = env_int("PREDICTION_RUN_THREADS", 2, minimum=1)
-# How long a process may serve a model version before asking the database again which
-# one is active (an activation reaches every worker within this many seconds).
-SERVING_MODEL_CHECK_SECONDS = env_int("SERVING_MODEL_CHECK_SECONDS", 1, minimum=0)
-# TensorFlow threads per inference process (Celery worker process or the web process).
-INFERENCE_TF_THREADS = env_int("INFERENCE_TF_THREADS", 1, minimum=1)
-# Embedded mode (no broker): threads that run inference inside the web process (as many
-# again run previews).
-INPROCESS_INFERENCE_THREADS = env_int("INPROCESS_INFERENCE_THREADS", 2, minimum=1)
-# Full image decodes at once per process (each within ml.decoding.MAX_DECODE_BYTES).
-MAX_CONCURRENT_DECODES = env_int("MAX_CONCURRENT_DECODES", 2, minimum=1)
-# `?wait=` requests that may wait at once: per user (in the shared cache, across processes)
-# and per web process (keep it well below the server's threads: `make run` has 16, the
-# Procfile passes half of WEB_THREADS). Past either, the answer is 202 pending at once.
-MAX_WAITING_PER_USER = env_int("MAX_WAITING_PER_USER", 4, minimum=0)
-MAX_WAITING_PER_PROCESS = env_int("MAX_WAITING_PER_PROCESS", 8, minimum=0)
-# How long a preview (POST /api/v1/recognize/) waits for its answer before a 503 "busy".
-PREVIEW_TIMEOUT_SECONDS = env_int("PREVIEW_TIMEOUT_SECONDS", 3, minimum=1)
-CELERY_BEAT_SCHEDULE = {
-    "requeue-stale-predictions": {
-        "task": "recognition.tasks.requeue_stale_predictions",
-        "schedule": max(5, PREDICTION_STALE_SECONDS // 2),
-    },
-}
-# A submission must not hang on a dead broker: fail fast, keep the row pending.
-CELERY_BROKER_CONNECTION_TIMEOUT = 2
-CELERY_BROKER_TRANSPORT_OPTIONS = {
-    **CELERY_BROKER_TRANSPORT_OPTIONS,
-    "socket_connect_timeout": 2,
-    "socket_timeout": 5,
-}
-# One queue per deployment (tests use their own, so they never steal a running stack's tasks).
-CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "digitrec")
-
 # Throttle counters live in a cache that every web process shares, so a limit holds across
 # processes and machines: Redis (CACHE_URL, by default the broker's Redis), else this
 # process's memory, which is enough for the embedded mode's one process. Login lockouts are
 # django-axes' rows in the database, shared either way.
-CACHE_URL = env_str("CACHE_URL", "") or (
-    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else ""
-)
+CACHE_URL = env_str("CACHE_URL", "") or _BROKER_REDIS
 if CACHE_URL:
     CACHES = {
         "default": {
@@ -425,3 +365,5 @@ if CACHE_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+from digitrec.settings.predictions import *  # noqa: E402,F403 - limits, batching, inference
