@@ -86,9 +86,10 @@ def predict_in_batches(model, x: np.ndarray, batch_size: int = 1000) -> np.ndarr
 def train(*, mnist_dir: str | Path, out_dir: str | Path, config: TrainConfig = TrainConfig(),
           command: str = "", verbose: int = 1,
           extra_train: tuple[np.ndarray, np.ndarray] | None = None,
-          sets_dir: str | Path | None = None) -> Path:
+          sets_dir: str | Path | None = None, cache_dir: str | Path | None = None) -> Path:
     """Train a model and write its artifact; returns the artifact folder. With ``sets_dir``,
-    also calibrate it on the tuning part of the evaluation sets there (see calibrate).
+    also calibrate it on the tuning part of the evaluation sets there (see calibrate); with
+    ``cache_dir``, keep generated training images there for the next run.
 
     ``extra_train``: more (uint8 (N, 28, 28) model inputs, labels) to train on, such as
     reviewed predictions. They are already what serving feeds the model, so they are their
@@ -112,10 +113,9 @@ def train(*, mnist_dir: str | Path, out_dir: str | Path, config: TrainConfig = T
     x_val, y_val = mnist.x_train[val_idx], mnist.y_train[val_idx]
 
     share = 1.0 if config.limit is None else len(x_train) / len(train_idx_all)
-    realistic, served = trainset.per_digit_copies(x_train, seed=config.seed)
-    extra_x, extra_y = trainset.extra_examples(
+    realistic, served, extra_x, extra_y = trainset.generate(
         x_train, y_train, styled=int(config.styled_images * share),
-        non_digits=int(config.non_digit_images * share), seed=config.seed)
+        non_digits=int(config.non_digit_images * share), seed=config.seed, cache_dir=cache_dir)
     generated = {"styled_images": int((extra_y != NOT_A_DIGIT_CLASS).sum()),
                  "non_digit_images": int((extra_y == NOT_A_DIGIT_CLASS).sum())}
     extra_images = 0

@@ -6,11 +6,14 @@ through the serving preprocessing (ml/preprocessing.py), as serving will feed it
 - style digits (ml/styles.py) and non-digits (ml/negatives.py), the latter labelled
   NOT_A_DIGIT_CLASS (outlier exposure).
 
-Generation runs in worker processes; every chunk has its own seed, so it is repeatable.
+Generation runs in worker processes; every chunk has its own seed, so it is repeatable,
+and a finished chunk can be kept on disk for the next run.
 """
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
+from pathlib import Path
 
 import numpy as np
 
@@ -59,36 +62,58 @@ def _negative(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return pixels, np.full(len(pixels), NOT_A_DIGIT_CLASS, np.int64)
 
 
-def _pool(workers: int):
-    # "spawn": the caller may already run TensorFlow, whose threads do not survive a fork.
-    return multiprocessing.get_context("spawn").Pool(workers)
+# More processes than the two cores: on a shared machine each process gets its share of
+# the CPU; on an idle one the extra processes cost only memory.
+WORKERS = 4
 
 
-def per_digit_copies(x: np.ndarray, *, seed: int, workers: int = 2) -> tuple[np.ndarray, np.ndarray]:
-    """(realistic copies, served copies) of training digits ``x``, each (N, 28, 28) uint8."""
+def _job(function, args: tuple, cache_dir: Path | None):
+    """``function(*args)``, kept in ``cache_dir`` under a hash of its name and arguments:
+    generation is deterministic, so an interrupted run need not redo finished chunks."""
+    if cache_dir is None:
+        return function(*args)
+    digest = hashlib.sha256(function.__name__.encode())
+    for arg in args:
+        digest.update(np.ascontiguousarray(arg).tobytes() if isinstance(arg, np.ndarray) else repr(arg).encode())
+    path = Path(cache_dir) / f"{function.__name__}-{digest.hexdigest()[:24]}.npz"
+    if path.is_file():
+        with np.load(path) as saved:
+            arrays = [saved[f"a{i}"] for i in range(len(saved.files))]
+        return arrays[0] if len(arrays) == 1 else tuple(arrays)
+    result = function(*args)
+    Path(cache_dir).mkdir(parents=True, exist_ok=True)
+    parts = result if isinstance(result, tuple) else (result,)
+    partial = path.with_suffix(".partial.npz")
+    np.savez(partial, **{f"a{i}": a for i, a in enumerate(parts)})
+    partial.replace(path)
+    return result
+
+
+def generate(x: np.ndarray, y: np.ndarray, *, styled: int, non_digits: int, seed: int,
+             cache_dir: Path | None = None, workers: int = WORKERS):
+    """Everything generated from training digits ``x``, ``y``: their realistic and served
+    copies (each (N, 28, 28) uint8, row for row), and ``styled`` style digits plus
+    ``non_digits`` non-digits as (model inputs, labels), blank renders dropped."""
     chunks = np.array_split(np.arange(len(x)), CHUNKS)
-    with _pool(workers) as pool:
-        realistic = pool.starmap(_realistic, [(x[idx], seed * 1000 + i) for i, idx in enumerate(chunks)])
-        served = pool.starmap(_served, [(x[idx], 0) for idx in chunks])
-    return np.concatenate(realistic), np.concatenate(served)
-
-
-def extra_examples(x: np.ndarray, y: np.ndarray, *, styled: int, non_digits: int, seed: int,
-                   workers: int = 2) -> tuple[np.ndarray, np.ndarray]:
-    """``styled`` style digits drawn from training digits ``x``, ``y`` and ``non_digits``
-    non-digit images, as model inputs with their labels (blank renders are dropped)."""
+    jobs = [(_realistic, (x[idx], seed * 1000 + i)) for i, idx in enumerate(chunks)]
+    jobs += [(_served, (x[idx], 0)) for idx in chunks]
     parts = max(1, CHUNKS // 2)
     rng = np.random.default_rng(seed)
     # Each job draws its digits from its own sample of the split (cheaper to send than all of it).
-    samples = [rng.choice(len(x), size=min(len(x), 4 * n + 50), replace=False) for n in _shares(styled, parts)]
-    jobs_s = [(x[idx], y[idx], n, seed * 7919 + i)
-              for i, (idx, n) in enumerate(zip(samples, _shares(styled, parts))) if n]
-    jobs_n = [(n, seed * 104729 + i) for i, n in enumerate(_shares(non_digits, parts)) if n]
-    with _pool(workers) as pool:
-        made = pool.starmap(_styled, jobs_s) + pool.starmap(_negative, jobs_n)
-    if not made:
-        return np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.int64)
-    return np.concatenate([m[0] for m in made]), np.concatenate([m[1] for m in made])
+    for i, n in enumerate(_shares(styled, parts)):
+        if n:
+            idx = rng.choice(len(x), size=min(len(x), 4 * n + 50), replace=False)
+            jobs.append((_styled, (x[idx], y[idx], n, seed * 7919 + i)))
+    jobs += [(_negative, (n, seed * 104729 + i)) for i, n in enumerate(_shares(non_digits, parts)) if n]
+    # "spawn": the caller may already run TensorFlow, whose threads do not survive a fork.
+    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+        results = pool.starmap(_job, [(function, args, cache_dir) for function, args in jobs], chunksize=1)
+    realistic = np.concatenate(results[:CHUNKS])
+    served = np.concatenate(results[CHUNKS : 2 * CHUNKS])
+    extra = results[2 * CHUNKS :]
+    if not extra:
+        return realistic, served, np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.int64)
+    return realistic, served, np.concatenate([e[0] for e in extra]), np.concatenate([e[1] for e in extra])
 
 
 def _shares(total: int, parts: int) -> list[int]:

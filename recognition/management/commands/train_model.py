@@ -73,7 +73,8 @@ class Command(BaseCommand):
         artifact = train(mnist_dir=settings.MNIST_DIR, out_dir=out_dir, config=config,
                          command=command, verbose=1 if options["verbosity"] >= 1 else 0,
                          extra_train=(reviewed.x_train, reviewed.y_train) if reviewed else None,
-                         sets_dir=Path(settings.VAR_DIR) / "evalsets")
+                         sets_dir=Path(settings.VAR_DIR) / "evalsets",
+                         cache_dir=Path(settings.VAR_DIR) / "trainset-cache")
         from ml.artifact import load_metadata
 
         metadata = load_metadata(artifact)
