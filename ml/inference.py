@@ -48,7 +48,7 @@ class NotADigit(preprocessing.NoDigitFound):
     def __init__(self, confidence: float, alternatives: list[tuple[int, float]]):
         super().__init__("not a digit")
         self.confidence = confidence  # calibrated probability that there is no digit
-        self.alternatives = alternatives  # the likeliest digits all the same, as in DigitResult
+        self.alternatives = alternatives  # the likeliest digits all the same (top 3, as in DigitResult)
 
 
 @dataclass(frozen=True)
@@ -100,11 +100,11 @@ def answer(digits: list[preprocessing.Digit], probabilities: np.ndarray, *, mode
             digit=int(best), confidence=float(confidence),
             probabilities=[round(float(v), 6) for v in row[:NOT_A_DIGIT_CLASS]], box=digit.box,
             pixels=digit.pixels, alternatives=alternatives,
-            not_digit_probability=round(float(row[NOT_A_DIGIT_CLASS]), 6) if row.size > NOT_A_DIGIT_CLASS else 0.0,
+            not_digit_probability=round(float(row[NOT_A_DIGIT_CLASS]), 6),
         ))
-    if not results:
-        box, confidence, alternatives = max(left_out, key=lambda mark: mark[1])
-        return NotADigit(confidence, alternatives)
+    if not results:  # nothing digit-like; the alternatives are the likeliest mark's
+        _, _, alternatives = min(left_out, key=lambda mark: mark[1])
+        return NotADigit(float(np.prod(confidences)), alternatives)
     return Recognition(mode=mode, digits=results, model_version=model_version,
                        left_out=[mark[0] for mark in left_out],
                        confidence=float(np.prod(confidences)), not_sure_below=calibration.not_sure_below)

@@ -90,13 +90,15 @@ def _job(function, args: tuple, cache_dir: Path | None):
 
 
 def generate(x: np.ndarray, y: np.ndarray, *, styled: int, non_digits: int, seed: int,
-             cache_dir: Path | None = None, workers: int = WORKERS):
+             cache_dir: Path | None = None, workers: int = WORKERS, realistic_digits: int | None = None):
     """Everything generated from training digits ``x``, ``y``: their realistic and served
-    copies (each (N, 28, 28) uint8, row for row), and ``styled`` style digits plus
-    ``non_digits`` non-digits as (model inputs, labels), blank renders dropped."""
-    chunks = np.array_split(np.arange(len(x)), CHUNKS)
-    jobs = [(_realistic, (x[idx], seed * 1000 + i)) for i, idx in enumerate(chunks)]
-    jobs += [(_served, (x[idx], 0)) for idx in chunks]
+    copies (each (N, 28, 28) uint8, row for row; with ``realistic_digits``, only that many
+    digits get a realistic copy and the others show their served one), and ``styled``
+    style digits plus ``non_digits`` non-digits as (model inputs, labels), blank renders
+    dropped."""
+    some = np.arange(len(x)) if realistic_digits is None else np.arange(min(realistic_digits, len(x)))
+    jobs = [(_realistic, (x[idx], seed * 1000 + i)) for i, idx in enumerate(np.array_split(some, CHUNKS))]
+    jobs += [(_served, (x[idx], 0)) for idx in np.array_split(np.arange(len(x)), CHUNKS)]
     parts = max(1, CHUNKS // 2)
     rng = np.random.default_rng(seed)
     # Each job draws its digits from its own sample of the split (cheaper to send than all of it).
@@ -108,8 +110,9 @@ def generate(x: np.ndarray, y: np.ndarray, *, styled: int, non_digits: int, seed
     # "spawn": the caller may already run TensorFlow, whose threads do not survive a fork.
     with multiprocessing.get_context("spawn").Pool(workers) as pool:
         results = pool.starmap(_job, [(function, args, cache_dir) for function, args in jobs], chunksize=1)
-    realistic = np.concatenate(results[:CHUNKS])
     served = np.concatenate(results[CHUNKS : 2 * CHUNKS])
+    realistic = served.copy()
+    realistic[some] = np.concatenate(results[:CHUNKS])
     extra = results[2 * CHUNKS :]
     if not extra:
         return realistic, served, np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.int64)

@@ -25,5 +25,5 @@ class Command(BaseCommand):
         for name in evalsets.PARTS if part == "both" else [part]:
             paths = evalsets.ensure(mnist.x_test, mnist.y_test, out, name)
             self.stdout.write(self.style.SUCCESS(
-                f"{name}: " + ", ".join(f"{set_name} ({evalsets.COUNTS[set_name]}) in {path}"
+                f"{name}: " + ", ".join(f"{set_name} ({evalsets.COUNTS[name][set_name]}) in {path}"
                                         for set_name, path in paths.items())))
