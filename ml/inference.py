@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -24,8 +24,9 @@ from ml.decoding import ImageDecodeError
 from ml.ink import NoDigitFound
 from ml.microbatch import MicroBatcher
 from ml.model import NOT_A_DIGIT_CLASS
-from ml.preprocessing import Digit, to_model_input
-from ml.segmentation import segment_digits
+from ml.preprocessing import Digit, digit_from
+from ml.preprocessing import prepare as find_image_ink
+from ml.segmentation import segment_digits, segment_ink
 
 # TensorFlow reads this once, when first imported (configure_threads may be first): warnings
 # and errors only, not its INFO lines about oneDNN and CPU features on every worker start.
@@ -37,6 +38,13 @@ MAX_MICRO_BATCH = 256  # images gathered from concurrent callers into one model 
 
 
 ALTERNATIVES = 3
+
+# Single-digit mode also reads the image as a number, to say "this looks like a number",
+# only when its ink may be several digits: wider than tall by this much, or in several
+# separate pieces. A single digit seldom is either (a wide 0 or 7, a 5 whose bar lifted
+# off): for those the extra cost is one segmentation of the ink already found (no second
+# decode) and its few model calls; for any other digit it is a comparison of two numbers.
+NUMBER_HINT_ASPECT = 1.25
 
 
 class NotADigit(NoDigitFound):
@@ -52,6 +60,7 @@ class NotADigit(NoDigitFound):
         super().__init__("not a digit")
         self.confidence = confidence  # calibrated probability that there is no digit
         self.alternatives = alternatives  # the likeliest digits all the same (top 3, as in DigitResult)
+        self.number_hint = ""  # single-digit mode: the number the image reads as, if it looks like one
 
 
 @dataclass(frozen=True)
@@ -78,6 +87,8 @@ class Recognition:
     # what was made of it (each digit's, and each left-out mark's that it is no digit).
     confidence: float = 0.0
     not_sure_below: float = 0.0  # the artifact's not-sure threshold (ml/calibration.py)
+    # Single-digit mode given several digits: their reading as a number ("" otherwise).
+    number_hint: str = ""
 
     @property
     def text(self) -> str:
@@ -203,15 +214,28 @@ class Engine:
     def prepare(self, images: list[bytes | np.ndarray], *, mode: str = "digit") -> list[
             list[Digit] | Exception]:
         """Each image's digits as the model will see them, or why it has none."""
+        return [item if isinstance(item, Exception) else item[0] for item in self._prepare(images, mode)]
+
+    def _prepare(self, images: list[bytes | np.ndarray], mode: str) -> list[
+            tuple[list[Digit], list[Digit] | None] | Exception]:
+        """Each image's digits, and in single-digit mode its digits as a number when the ink
+        may be several digits (see NUMBER_HINT_ASPECT); or why it has none."""
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
-        prepared: list[list[Digit] | Exception] = []
+        prepared: list[tuple[list[Digit], list[Digit] | None] | Exception] = []
         for image in images:
             try:
-                if mode == "digit":
-                    prepared.append([to_model_input(image)])
-                else:
-                    prepared.append(segment_digits(image, scorer=self._confidence))
+                if mode == "number":
+                    prepared.append((segment_digits(image, scorer=self._confidence), None))
+                    continue
+                ink = find_image_ink(image)
+                digit = digit_from(ink, ink.mask)
+                _, _, width, height = digit.box
+                pieces = int(ink.kept.sum()) if ink.kept is not None else 1
+                number = None
+                if width >= NUMBER_HINT_ASPECT * height or pieces > 1:
+                    number = segment_ink(ink, scorer=self._confidence)
+                prepared.append(([digit], number if number and len(number) > 1 else None))
             except (ImageDecodeError, NoDigitFound) as exc:
                 prepared.append(exc)
         return prepared
@@ -221,20 +245,39 @@ class Engine:
         """Recognise several images in one pass through the model.
 
         Each entry is a Recognition, or the ImageDecodeError / NoDigitFound / NotADigit that
-        explains why that image has no answer; one bad image does not fail the others.
+        explains why that image has no answer; one bad image does not fail the others. In
+        single-digit mode, an image that reads as a number of two digits or more says so in
+        ``number_hint`` (on the Recognition or the NotADigit).
         """
-        prepared = self.prepare(images, mode=mode)
-        flat = [d.pixels for item in prepared if not isinstance(item, Exception) for d in item]
+        prepared = self._prepare(images, mode)
+        groups = [digits for item in prepared if not isinstance(item, Exception)
+                  for digits in item if digits is not None]
+        flat = [d.pixels for digits in groups for d in digits]
         probs = self.probabilities(np.stack(flat)) if flat else np.zeros((0, self.classes), np.float32)
         results: list[Recognition | Exception] = []
         cursor = 0
+
+        def read(digits: list[Digit], as_mode: str) -> Recognition | NotADigit:
+            nonlocal cursor
+            result = answer(digits, probs[cursor : cursor + len(digits)], mode=as_mode,
+                            calibration=self.calibration, model_version=self.version)
+            cursor += len(digits)
+            return result
+
         for item in prepared:
             if isinstance(item, Exception):
                 results.append(item)
                 continue
-            results.append(answer(item, probs[cursor : cursor + len(item)], mode=mode,
-                                  calibration=self.calibration, model_version=self.version))
-            cursor += len(item)
+            digits, number = item
+            result = read(digits, mode)
+            if number is not None:
+                as_number = read(number, "number")
+                if isinstance(as_number, Recognition) and len(as_number.digits) > 1:
+                    if isinstance(result, NotADigit):
+                        result.number_hint = as_number.text
+                    else:
+                        result = replace(result, number_hint=as_number.text)
+            results.append(result)
         return results
 
     def recognize(self, image: bytes | np.ndarray, *, mode: str = "digit") -> Recognition:
