@@ -249,14 +249,13 @@ function exportPng() {
   return new Promise((resolve) => sheet.toBlob(resolve, "image/png"));
 }
 
-recognizeButton.addEventListener("click", async () => {
+async function recognizeDrawing(image, mode) {
   state.busy = true;
   updateControls();
   statusLine.textContent = "Recognising…";
   try {
-    const image = await exportPng();
-    const prediction = await recognize(resultArea, image, {
-      api, detailUrl, mode: state.mode, source: "draw", filename: "drawing.png",
+    const prediction = await recognize(resultArea, await image, {
+      api, detailUrl, mode, source: "draw", filename: "drawing.png", readAsNumber,
     });
     statusLine.textContent = prediction?.status === "done" ? "Done." : "";
     resultArea.scrollIntoView({ block: "nearest", behavior: "smooth" });
@@ -264,7 +263,18 @@ recognizeButton.addEventListener("click", async () => {
     state.busy = false;
     updateControls();
   }
-});
+}
+
+// The hint "This looks like a number": the same picture read as a number (the one the hint
+// read), and Number mode from now on (the strokes stay; the canvas widens).
+function readAsNumber() {
+  const image = exportPng();
+  document.getElementById("mode-number").checked = true;
+  setMode("number");
+  recognizeDrawing(image, "number");
+}
+
+recognizeButton.addEventListener("click", () => recognizeDrawing(exportPng(), state.mode));
 
 new ResizeObserver(fitCanvas).observe(canvas);
 window.addEventListener("resize", fitCanvas); // also fires when zooming changes the pixel ratio
