@@ -258,7 +258,6 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"HintCodeEnum": "recognition.api.HINT_CODES"},
 }
 
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "DigitRec <noreply@localhost>")

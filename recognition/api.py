@@ -60,12 +60,9 @@ class DigitSerializer(serializers.Serializer):
     input_url = serializers.CharField(help_text="The 28x28 image the model saw, as PNG.")
 
 
-HINT_CODES = [("looks_like_a_number", "Single-digit mode was given several digits: `number` is how they "
-                                      "read in number mode.")]
-
-
 class HintSerializer(serializers.Serializer):
-    code = serializers.ChoiceField(choices=HINT_CODES)
+    code = serializers.ChoiceField(choices=[("looks_like_a_number", (
+        "Single-digit mode was given several digits: `number` is how they read in number mode."))])
     number = serializers.CharField()
     message = serializers.CharField()
 
