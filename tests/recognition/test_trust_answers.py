@@ -10,11 +10,12 @@ from rest_framework.test import APIClient
 
 from ml.artifact import METADATA_FILE, newest
 from ml.calibration import plot_reliability
-from ml.inference import NotADigit, get_engine
+from ml.inference import NUMBER_HINT_ASPECT, NotADigit, get_engine
 from ml.ink import NoDigitFound
+from ml.preprocessing import to_model_input
 from recognition import model_versions, runs, selectors, services
 from recognition.models import ModelVersion, Prediction
-from tests.images import drawn_canvas, encode, line_of
+from tests.images import drawn_canvas, encode, line_of, place
 
 pytestmark = pytest.mark.django_db
 
@@ -145,10 +146,12 @@ def test_several_digits_in_single_digit_mode_offer_the_number_reading(owner, mni
 def test_one_digit_in_single_digit_mode_has_no_hint(owner, digit_png, mnist_test, finished_prediction):
     x, _ = mnist_test
     assert _get(owner, finished_prediction(owner, digit_png[0]))["hint"] is None
-    # A wide single digit is segmented, but still one digit: no hint.
-    wide_zero = encode(line_of([x[3]], height=60))
+    # A single 0 stretched wide is segmented as a number too, and found to be one digit: no hint.
+    wide_zero = encode(place(x[3]).resize((560, 280)))
+    _, _, width, height = to_model_input(wide_zero).box
+    assert width >= NUMBER_HINT_ASPECT * height
     body = _get(owner, finished_prediction(owner, wide_zero))
-    assert body["hint"] is None
+    assert body["digit"] == 0 and body["hint"] is None
 
 
 # --- Staff: the review queue and the diagrams ---------------------------------------------
