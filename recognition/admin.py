@@ -85,8 +85,8 @@ class _Echo:
 
 CSV_COLUMNS = {
     "id": "id", "owner": "owner__username", "created_at": "created_at", "source": "source", "mode": "mode",
-    "status": "status", "answer": "answer", "confidence": "confidence", "feedback_label": "feedback_label",
-    "reviewed_label": "reviewed_label", "reviewed_by": "reviewed_by__username", "reviewed_at": "reviewed_at",
+    "status": "status", "answer": "answer", "confidence": "confidence", "not_sure": "not_sure",
+    "feedback_label": "feedback_label", "reviewed_label": "reviewed_label", "reviewed_by": "reviewed_by__username", "reviewed_at": "reviewed_at",
     "model_version": "model_version", "error_code": "error_code", "queued_at": "queued_at",
     "started_at": "started_at", "finished_at": "finished_at",
 }
