@@ -70,7 +70,7 @@ def _sign(rng):
 
 def _shape(rng):
     which = int(rng.integers(6))
-    if which == 0:  # star, as an outline or as a pentagram
+    if which == 0:  # a star's outline, or a pentagon (its five points joined in turn)
         k = np.arange(11)
         radius = np.where(k % 2 == 0, 0.5, _u(rng, 0.18, 0.25)) if rng.random() < 0.6 else None
         if radius is None:
