@@ -18,7 +18,7 @@ def test_it_trains_a_small_model_and_writes_a_complete_artifact(tmp_path, mnist)
     assert metadata["data"]["mnist_sha256"]["t10k-images-idx3-ubyte"].startswith("0fa7898d")
     assert metadata["hyperparameters"]["limit"] == 2000
     # 2,000 digits, and style digits and non-digits in proportion (a few blank renders dropped).
-    assert metadata["data"]["styled_images"] > 200 and metadata["data"]["non_digit_images"] > 200
+    assert metadata["data"]["styled_images"] > 150 and metadata["data"]["non_digit_images"] > 150
     assert metadata["data"]["train_images"] == 2000 + metadata["data"]["styled_images"] + metadata["data"]["non_digit_images"]
     assert np.asarray(metadata["confusion_matrix"]).sum() == 10000
     # Three epochs on 2,000 images (most shown as realistic or served copies) are far from
