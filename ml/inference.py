@@ -4,22 +4,29 @@ Keras' ``predict()`` builds a data pipeline on every call and costs milliseconds
 one image, so the engine calls the model through a ``tf.function`` traced once with a
 fixed input signature (any batch size, uint8 28x28). The same engine serves the web
 process (embedded mode), the Celery workers and the evaluation command.
+
+The model scores eleven classes, digits 0-9 and "not a digit"; the artifact's calibration
+(ml/calibration.py) turns them into the answer, its confidence (the probability that it
+is right) and the top alternatives.
 """
 from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from ml.artifact import METADATA_FILE, MODEL_FILE, ArtifactError, load_metadata
+from ml.calibration import Calibration
 from ml.decoding import ImageDecodeError
 from ml.ink import NoDigitFound
 from ml.microbatch import MicroBatcher
-from ml.preprocessing import Digit, to_model_input
-from ml.segmentation import segment_digits
+from ml.model import NOT_A_DIGIT_CLASS
+from ml.preprocessing import Digit, digit_from
+from ml.preprocessing import prepare as find_image_ink
+from ml.segmentation import segment_digits, segment_ink
 
 # TensorFlow reads this once, when first imported (configure_threads may be first): warnings
 # and errors only, not its INFO lines about oneDNN and CPU features on every worker start.
@@ -30,13 +37,41 @@ CHUNK = 1024  # largest batch sent through the model at once: bounds memory per 
 MAX_MICRO_BATCH = 256  # images gathered from concurrent callers into one model call
 
 
+ALTERNATIVES = 3
+
+# Single-digit mode also reads the image as a number, to say "this looks like a number",
+# only when its ink may be several digits: wider than tall by this much, or in several
+# separate pieces. A single digit seldom is either (a wide 0 or 7, a 5 whose bar lifted
+# off): for those the extra cost is one segmentation of the ink already found (no second
+# decode) and its few model calls; for any other digit it is a comparison of two numbers.
+NUMBER_HINT_ASPECT = 1.25
+
+
+class NotADigit(NoDigitFound):
+    """There is ink, but the model reads it as no digit (a scribble, a letter, a shape...).
+
+    A kind of NoDigitFound, so code that knows only that one still answers "no digit";
+    ``error_code`` tells the two apart.
+    """
+
+    error_code = "not_a_digit"
+
+    def __init__(self, confidence: float, alternatives: list[tuple[int, float]]):
+        super().__init__("not a digit")
+        self.confidence = confidence  # calibrated probability that there is no digit
+        self.alternatives = alternatives  # the likeliest digits all the same (top 3, as in DigitResult)
+        self.number_hint = ""  # single-digit mode: the number the image reads as, if it looks like one
+
+
 @dataclass(frozen=True)
 class DigitResult:
     digit: int
-    confidence: float
-    probabilities: list[float]
+    confidence: float  # calibrated: the probability that this digit is right
+    probabilities: list[float]  # the ten digits' calibrated probabilities (with not_digit_probability, sum 1)
     box: tuple[int, int, int, int]
     pixels: np.ndarray = field(repr=False)  # the 28x28 input the model saw
+    alternatives: list[tuple[int, float]] = field(default_factory=list)  # top 3 (digit, probability)
+    not_digit_probability: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -46,15 +81,47 @@ class Recognition:
     mode: str
     digits: list[DigitResult]
     model_version: str
+    # Number mode: the marks read as no digit and left out of the string, as (x, y, w, h).
+    left_out: list[tuple[int, int, int, int]] = field(default_factory=list)
+    # The chance that the whole answer is right: the product of every mark's confidence in
+    # what was made of it (each digit's, and each left-out mark's that it is no digit).
+    confidence: float = 0.0
+    not_sure_below: float = 0.0  # the artifact's not-sure threshold (ml/calibration.py)
+    # Single-digit mode given several digits: their reading as a number ("" otherwise).
+    number_hint: str = ""
 
     @property
     def text(self) -> str:
         return "".join(str(d.digit) for d in self.digits)
 
     @property
-    def confidence(self) -> float:
-        # The chance that the whole string is right, if the digits' errors are independent.
-        return float(np.prod([d.confidence for d in self.digits])) if self.digits else 0.0
+    def not_sure(self) -> bool:
+        return self.confidence < self.not_sure_below
+
+
+def answer(digits: list[Digit], probabilities: np.ndarray, *, mode: str,
+           calibration: Calibration, model_version: str) -> Recognition | NotADigit:
+    """What to answer for one image's digits, given the model's raw scores for each."""
+    answers, confidences, calibrated = calibration.read(probabilities)
+    results, left_out = [], []
+    for digit, best, confidence, row in zip(digits, answers, confidences, calibrated):
+        top = np.argsort(-row[:NOT_A_DIGIT_CLASS], kind="stable")[:ALTERNATIVES]
+        alternatives = [(int(d), round(float(row[d]), 6)) for d in top]
+        if best == NOT_A_DIGIT_CLASS:
+            left_out.append((digit.box, float(confidence), alternatives))
+            continue
+        results.append(DigitResult(
+            digit=int(best), confidence=float(confidence),
+            probabilities=[round(float(v), 6) for v in row[:NOT_A_DIGIT_CLASS]], box=digit.box,
+            pixels=digit.pixels, alternatives=alternatives,
+            not_digit_probability=round(float(row[NOT_A_DIGIT_CLASS]), 6),
+        ))
+    if not results:  # nothing digit-like; the alternatives are the likeliest mark's
+        _, _, alternatives = min(left_out, key=lambda mark: mark[1])
+        return NotADigit(float(np.prod(confidences)), alternatives)
+    return Recognition(mode=mode, digits=results, model_version=model_version,
+                       left_out=[mark[0] for mark in left_out],
+                       confidence=float(np.prod(confidences)), not_sure_below=calibration.not_sure_below)
 
 
 def configure_threads(intra_op: int | None = None, inter_op: int | None = None) -> None:
@@ -85,6 +152,7 @@ class Engine:
         self.model_dir = Path(model_dir)
         self.metadata = load_metadata(self.model_dir)
         self.version: str = self.metadata["version"]
+        self.calibration = Calibration.from_metadata(self.metadata)
         try:
             model = keras.saving.load_model(self.model_dir / MODEL_FILE, compile=False)
         except Exception as exc:  # noqa: BLE001 - Keras raises many types for a bad file
@@ -102,7 +170,9 @@ class Engine:
                                      name=f"model-{self.version}")
 
     def probabilities(self, pixels: np.ndarray) -> np.ndarray:
-        """(N, 28, 28) uint8 MNIST-style digits -> (N, 10) float32 class probabilities.
+        """(N, 28, 28) uint8 MNIST-style digits -> (N, 11) float32: the model's raw softmax
+        scores for digits 0-9 and NOT_A_DIGIT_CLASS, before calibration (an artifact from
+        before that class gives 10 columns).
 
         Calls from several threads at once are micro-batched: whatever is waiting when the
         model becomes free goes through it as one batch. A lone call does not wait for
@@ -113,8 +183,12 @@ class Engine:
         if pixels.ndim == 2:
             pixels = pixels[None]
         if len(pixels) == 0:
-            return np.zeros((0, 10), np.float32)
+            return np.zeros((0, self.classes), np.float32)
         return self._batcher.submit(pixels)
+
+    @property
+    def classes(self) -> int:
+        return int(self._model.output_shape[-1])
 
     def _run(self, pixels: np.ndarray) -> np.ndarray:
         parts = [
@@ -134,48 +208,80 @@ class Engine:
         self._batcher.close()
 
     def _confidence(self, pixels: np.ndarray) -> np.ndarray:
-        return self.probabilities(pixels).max(axis=1)
+        # Segmentation keeps a cut or a join that reads more surely as *digits*.
+        return self.probabilities(pixels)[:, :NOT_A_DIGIT_CLASS].max(axis=1)
+
+    def prepare(self, images: list[bytes | np.ndarray], *, mode: str = "digit") -> list[
+            list[Digit] | Exception]:
+        """Each image's digits as the model will see them, or why it has none."""
+        return [item if isinstance(item, Exception) else item[0] for item in self._prepare(images, mode)]
+
+    def _prepare(self, images: list[bytes | np.ndarray], mode: str) -> list[
+            tuple[list[Digit], list[Digit] | None] | Exception]:
+        """Each image's digits, and in single-digit mode its digits as a number when the ink
+        may be several digits (see NUMBER_HINT_ASPECT); or why it has none."""
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}")
+        prepared: list[tuple[list[Digit], list[Digit] | None] | Exception] = []
+        for image in images:
+            try:
+                if mode == "number":
+                    prepared.append((segment_digits(image, scorer=self._confidence), None))
+                    continue
+                ink = find_image_ink(image)
+                digit = digit_from(ink, ink.mask)
+                _, _, width, height = digit.box
+                pieces = int(ink.kept.sum()) if ink.kept is not None else 1
+                number = None
+                if width >= NUMBER_HINT_ASPECT * height or pieces > 1:
+                    number = segment_ink(ink, scorer=self._confidence)
+                prepared.append(([digit], number if number and len(number) > 1 else None))
+            except (ImageDecodeError, NoDigitFound) as exc:
+                prepared.append(exc)
+        return prepared
 
     def recognize_many(self, images: list[bytes | np.ndarray], *, mode: str = "digit") -> list[
             Recognition | Exception]:
         """Recognise several images in one pass through the model.
 
-        Each entry is a Recognition, or the ImageDecodeError / NoDigitFound that explains
-        why that image has no answer; one bad image does not fail the others.
+        Each entry is a Recognition, or the ImageDecodeError / NoDigitFound / NotADigit that
+        explains why that image has no answer; one bad image does not fail the others. In
+        single-digit mode, an image that reads as a number of two digits or more says so in
+        ``number_hint`` (on the Recognition or the NotADigit).
         """
-        if mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}")
-        prepared: list[list[Digit] | Exception] = []
-        for image in images:
-            try:
-                if mode == "digit":
-                    prepared.append([to_model_input(image)])
-                else:
-                    prepared.append(segment_digits(image, scorer=self._confidence))
-            except (ImageDecodeError, NoDigitFound) as exc:
-                prepared.append(exc)
-        flat = [d.pixels for item in prepared if not isinstance(item, Exception) for d in item]
-        probs = self.probabilities(np.stack(flat)) if flat else np.zeros((0, 10), np.float32)
+        prepared = self._prepare(images, mode)
+        groups = [digits for item in prepared if not isinstance(item, Exception)
+                  for digits in item if digits is not None]
+        flat = [d.pixels for digits in groups for d in digits]
+        probs = self.probabilities(np.stack(flat)) if flat else np.zeros((0, self.classes), np.float32)
         results: list[Recognition | Exception] = []
         cursor = 0
+
+        def read(digits: list[Digit], as_mode: str) -> Recognition | NotADigit:
+            nonlocal cursor
+            result = answer(digits, probs[cursor : cursor + len(digits)], mode=as_mode,
+                            calibration=self.calibration, model_version=self.version)
+            cursor += len(digits)
+            return result
+
         for item in prepared:
             if isinstance(item, Exception):
                 results.append(item)
                 continue
-            digits = []
-            for digit in item:
-                p = probs[cursor]
-                cursor += 1
-                best = int(p.argmax())
-                digits.append(DigitResult(
-                    digit=best, confidence=float(p[best]),
-                    probabilities=[round(float(v), 6) for v in p], box=digit.box, pixels=digit.pixels,
-                ))
-            results.append(Recognition(mode=mode, digits=digits, model_version=self.version))
+            digits, number = item
+            result = read(digits, mode)
+            if number is not None:
+                as_number = read(number, "number")
+                if isinstance(as_number, Recognition) and len(as_number.digits) > 1:
+                    if isinstance(result, NotADigit):
+                        result.number_hint = as_number.text
+                    else:
+                        result = replace(result, number_hint=as_number.text)
+            results.append(result)
         return results
 
     def recognize(self, image: bytes | np.ndarray, *, mode: str = "digit") -> Recognition:
-        """One image; raises ImageDecodeError or NoDigitFound when there is no answer."""
+        """One image; raises ImageDecodeError, NoDigitFound or NotADigit when there is no answer."""
         result = self.recognize_many([image], mode=mode)[0]
         if isinstance(result, Exception):
             raise result

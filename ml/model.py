@@ -12,22 +12,28 @@ and cannot be fed wrongly.
 """
 from __future__ import annotations
 
-import keras
-from keras import layers
-
 INPUT_SHAPE = (28, 28, 1)
-NUM_CLASSES = 10
+# Digits 0-9, then one class for "not a digit", trained on generated non-digits.
+NOT_A_DIGIT_CLASS = 10
+NUM_CLASSES = 11
 
 
 def _conv_bn_relu(x, filters: int, kernel: int, *, strides: int = 1, padding: str = "valid"):
+    from keras import layers
+
     # The bias is redundant before batch normalisation, which has its own offset.
     x = layers.Conv2D(filters, kernel, strides=strides, padding=padding, use_bias=False)(x)
     x = layers.BatchNormalization()(x)
     return layers.ReLU()(x)
 
 
-def build_model(*, width: int = 32, dropout: float = 0.4) -> keras.Model:
-    """A fresh, uncompiled model: raw 0-255 pixels (N, 28, 28, 1) in, ten softmax scores out."""
+def build_model(*, width: int = 32, dropout: float = 0.4):
+    """A fresh, uncompiled model: raw 0-255 pixels (N, 28, 28, 1) in, eleven softmax scores
+    out (digits 0-9, then NOT_A_DIGIT_CLASS). (Keras is imported here, not with the module:
+    data-generating worker processes need the class numbers only.)"""
+    import keras
+    from keras import layers
+
     inputs = keras.Input(shape=INPUT_SHAPE, name="pixels")
     x = layers.Rescaling(1.0 / 255.0)(inputs)
     for filters in (width, 2 * width):

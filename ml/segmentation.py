@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from ml.ink import MIN_INK_PIXELS, mask_labels
+from ml.ink import MIN_INK_PIXELS, Ink, mask_labels
 from ml.preprocessing import Digit, digit_from, prepare
 
 @dataclass
@@ -106,7 +106,11 @@ def segment_digits(image: bytes | np.ndarray, *, max_digits: int = 32,
     neighbours close enough to be one broken digit are joined if they read more surely
     as one. Raises NoDigitFound when there is no ink.
     """
-    ink = prepare(image)
+    return segment_ink(prepare(image), max_digits=max_digits, scorer=scorer)
+
+
+def segment_ink(ink: Ink, *, max_digits: int = 32, scorer: Scorer | None = None) -> list[Digit]:
+    """segment_digits on ink already found (ml.preprocessing.prepare)."""
     labels, count = mask_labels(ink)
     groups = []
     for index, region in enumerate(ndimage.find_objects(labels), start=1):

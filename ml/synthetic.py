@@ -23,26 +23,56 @@ LIGHT_INK_ON = [(0, 0, 0), (30, 60, 40), (25, 25, 35), (50, 50, 50)]
 LIGHT_INKS = [(255, 255, 255), (235, 235, 220), (250, 250, 180)]
 
 
+NOT_A_DIGIT = "none"  # the label of an image with no digit in it
+
+
 @dataclass(frozen=True)
 class Sample:
     data: bytes  # an encoded image file (PNG or JPEG)
-    label: str  # the digit, or the digits of a line left to right
+    label: str  # the digit, the digits of a line left to right, or NOT_A_DIGIT
     extension: str
+    kind: str = ""  # the style or the kind of non-digit, where a set has several
 
 
 def crop_ink(digit: np.ndarray) -> np.ndarray:
-    rows = np.flatnonzero(digit.max(axis=1) > 30)
-    cols = np.flatnonzero(digit.max(axis=0) > 30)
+    """The box around the ink of a uint8 digit (MNIST) or a 0-1 coverage image."""
+    level = 30 if digit.dtype == np.uint8 else 30 / 255
+    rows = np.flatnonzero(digit.max(axis=1) > level)
+    cols = np.flatnonzero(digit.max(axis=0) > level)
     return digit[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
 
 
-def _scaled(digit: np.ndarray, height: int, rng: np.random.Generator) -> np.ndarray:
+def coverage(digit: np.ndarray) -> np.ndarray:
+    """Ink coverage 0-1 (float32) of a uint8 digit or of a coverage image."""
+    if digit.dtype == np.uint8:
+        return digit.astype(np.float32) / 255.0
+    return np.clip(np.asarray(digit, np.float32), 0.0, 1.0)
+
+
+def _scaled(ink: np.ndarray, height: int, rng: np.random.Generator, max_rotation: float = 10.0) -> np.ndarray:
     """An ink crop scaled to ``height`` pixels, slightly rotated; values 0-1."""
-    image = Image.fromarray(crop_ink(digit))
-    image = image.rotate(float(rng.uniform(-10, 10)), resample=Image.Resampling.BICUBIC, expand=True)
+    image = Image.fromarray(coverage(crop_ink(ink)), mode="F")
+    image = image.rotate(float(rng.uniform(-max_rotation, max_rotation)), resample=Image.Resampling.BICUBIC,
+                         expand=True)
     width = max(1, round(image.width * height / image.height))
     image = image.resize((width, height), Image.Resampling.BICUBIC)
-    return np.clip(np.asarray(image, dtype=np.float32) / 255.0, 0.0, 1.0)
+    return np.clip(np.asarray(image, dtype=np.float32), 0.0, 1.0)
+
+
+def capture(alpha: np.ndarray, rng: np.random.Generator, *, drawn_share: float = 0.25) -> tuple[bytes, str]:
+    """Ink (coverage ``alpha``) as the draw page sends it (a clean canvas PNG) or as a photo."""
+    if rng.random() < drawn_share:
+        return _drawn(alpha, rng)
+    return _photograph(alpha, rng)
+
+
+def _drawn(alpha: np.ndarray, rng: np.random.Generator) -> tuple[bytes, str]:
+    # The draw page: full-strength dark ink on white, lossless.
+    ink = np.array(DARK_INKS[rng.integers(len(DARK_INKS))], np.float32)
+    rgb = 255.0 * (1 - alpha[..., None]) + ink * alpha[..., None]
+    buffer = io.BytesIO()
+    Image.fromarray(np.clip(rgb + 0.5, 0, 255).astype(np.uint8), "RGB").save(buffer, "PNG")
+    return buffer.getvalue(), "png"
 
 
 def _photograph(alpha: np.ndarray, rng: np.random.Generator) -> tuple[bytes, str]:
@@ -75,23 +105,32 @@ def _photograph(alpha: np.ndarray, rng: np.random.Generator) -> tuple[bytes, str
     return buffer.getvalue(), "png"
 
 
-def render_single(digit: np.ndarray, rng: np.random.Generator, max_canvas: int = 800) -> tuple[bytes, str]:
-    """One digit off-centre on a canvas of 64 to ``max_canvas`` px, photographed."""
+def render_ink(ink: np.ndarray, rng: np.random.Generator, max_canvas: int = 800,
+               height_share: tuple[float, float] = (0.0, 0.9), max_rotation: float = 10.0) -> tuple[bytes, str]:
+    """A shape (uint8 digit or 0-1 coverage) off-centre on a canvas of 64 to ``max_canvas``
+    px, at least 16 px tall and between ``height_share`` of the canvas, drawn or photographed."""
     canvas_w, canvas_h = int(rng.integers(64, max_canvas)), int(rng.integers(64, max_canvas))
-    height = int(rng.integers(16, max(17, int(0.9 * min(canvas_w, canvas_h)))))
-    ink = _scaled(digit, height, rng)[:canvas_h, :canvas_w]
+    side = min(canvas_w, canvas_h)
+    low = max(16, int(height_share[0] * side))
+    height = int(rng.integers(low, max(low + 1, int(height_share[1] * side))))
+    ink = _scaled(ink, height, rng, max_rotation)[:canvas_h, :canvas_w]
     top = int(rng.integers(0, canvas_h - ink.shape[0] + 1))
     left = int(rng.integers(0, canvas_w - ink.shape[1] + 1))
     alpha = np.zeros((canvas_h, canvas_w), np.float32)
     alpha[top : top + ink.shape[0], left : left + ink.shape[1]] = ink
-    return _photograph(alpha, rng)
+    return capture(alpha, rng)
+
+
+def render_single(digit: np.ndarray, rng: np.random.Generator, max_canvas: int = 800) -> tuple[bytes, str]:
+    """One digit off-centre on a canvas of 64 to ``max_canvas`` px, drawn or photographed."""
+    return render_ink(digit, rng, max_canvas)
 
 
 def single_digits(x: np.ndarray, y: np.ndarray, count: int, seed: int = 0) -> list[Sample]:
     """``count`` single digits off-centre on canvases of 64-800 px, any size, any polarity."""
     rng = np.random.default_rng(seed)
     samples = []
-    for index in rng.choice(len(x), size=count, replace=False):
+    for index in rng.choice(len(x), size=min(count, len(x)), replace=False):
         data, extension = render_single(x[index], rng)
         samples.append(Sample(data, str(int(y[index])), extension))
     return samples
@@ -118,20 +157,20 @@ def digit_lines(x: np.ndarray, y: np.ndarray, count: int, seed: int = 0,
             alpha[top : top + piece.shape[0], left : left + piece.shape[1]] = np.maximum(
                 alpha[top : top + piece.shape[0], left : left + piece.shape[1]], piece)
             left += piece.shape[1] + (gaps[k] if k < len(gaps) else 0)
-        data, extension = _photograph(alpha, rng)
+        data, extension = capture(alpha, rng)
         samples.append(Sample(data, "".join(str(int(y[i])) for i in picks), extension))
     return samples
 
 
 def write_folder(samples: list[Sample], folder: str | Path) -> Path:
-    """Write samples as image files plus ``labels.csv`` (file,label), as evaluate_model reads."""
+    """Write samples as image files plus ``labels.csv`` (file,label,kind), as evaluate_model reads."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / "labels.csv", "w", newline="") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["file", "label"])
+        writer.writerow(["file", "label", "kind"])
         for i, sample in enumerate(samples):
             name = f"{i:05d}.{sample.extension}"
             (folder / name).write_bytes(sample.data)
-            writer.writerow([name, sample.label])
+            writer.writerow([name, sample.label, sample.kind])
     return folder

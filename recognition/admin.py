@@ -16,8 +16,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError
-from django.db.models import BooleanField, ExpressionWrapper, F, Q
-from django.db.models.functions import Length
+from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.http import HttpRequest, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
@@ -27,7 +26,9 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from ml.artifact import ArtifactError
-from recognition import model_versions, selectors, services
+from recognition import dashboard, model_versions, selectors, services
+from recognition.admin_filters import (AnswerFilter, ConfidenceFilter, FeedbackDisagreesFilter, HasFeedbackFilter,
+                                       NotSureFilter, ReviewedFilter)
 from recognition.models import ModelVersion, Prediction
 from recognition.templatetags.predictions import percent, seconds_until
 from recognition.validators import validate_label
@@ -52,63 +53,6 @@ class StaffPermissions:
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
-
-
-# --- Filters --------------------------------------------------------------------------------
-
-class _Choice(admin.SimpleListFilter):
-    """A filter defined by a {value: (label, Q)} table."""
-
-    options: dict[str, tuple[str, Q]] = {}
-
-    def lookups(self, request, model_admin):
-        return [(value, label) for value, (label, _) in self.options.items()]
-
-    def queryset(self, request, queryset):
-        if self.value() in self.options:
-            return queryset.filter(self.options[self.value()][1])
-        return queryset
-
-
-class AnswerFilter(_Choice):
-    title = "answer"
-    parameter_name = "answer"
-    options = {**{str(d): (str(d), Q(answer=str(d))) for d in range(10)},
-               "number": ("Two digits or more", Q(answer_length__gte=2))}
-
-    def queryset(self, request, queryset):
-        return super().queryset(request, queryset.annotate(answer_length=Length("answer")))
-
-
-class HasFeedbackFilter(_Choice):
-    title = "owner's feedback"
-    parameter_name = "has_feedback"
-    options = {"yes": ("Given", ~Q(feedback_label="")), "no": ("None", Q(feedback_label=""))}
-
-
-class FeedbackDisagreesFilter(_Choice):
-    title = "feedback vs answer"
-    parameter_name = "feedback_disagrees"
-    options = {
-        "yes": ("Disagrees", ~Q(feedback_label="") & ~Q(feedback_label=F("answer"))),
-        "no": ("Agrees", ~Q(feedback_label="") & Q(feedback_label=F("answer"))),
-    }
-
-
-class ReviewedFilter(_Choice):
-    title = "reviewed"
-    parameter_name = "reviewed"
-    options = {"yes": ("Reviewed", ~Q(reviewed_label="")), "no": ("Not reviewed", Q(reviewed_label=""))}
-
-
-class ConfidenceFilter(_Choice):
-    title = "confidence"
-    parameter_name = "confidence_band"
-    options = {
-        "low": ("Below 50%", Q(confidence__lt=0.5)),
-        "medium": ("50% to 90%", Q(confidence__gte=0.5, confidence__lt=0.9)),
-        "high": ("90% and above", Q(confidence__gte=0.9)),
-    }
 
 
 # --- Predictions ----------------------------------------------------------------------------
@@ -141,8 +85,8 @@ class _Echo:
 
 CSV_COLUMNS = {
     "id": "id", "owner": "owner__username", "created_at": "created_at", "source": "source", "mode": "mode",
-    "status": "status", "answer": "answer", "confidence": "confidence", "feedback_label": "feedback_label",
-    "reviewed_label": "reviewed_label", "reviewed_by": "reviewed_by__username", "reviewed_at": "reviewed_at",
+    "status": "status", "answer": "answer", "confidence": "confidence", "not_sure": "not_sure",
+    "feedback_label": "feedback_label", "reviewed_label": "reviewed_label", "reviewed_by": "reviewed_by__username", "reviewed_at": "reviewed_at",
     "model_version": "model_version", "error_code": "error_code", "queued_at": "queued_at",
     "started_at": "started_at", "finished_at": "finished_at",
 }
@@ -169,10 +113,12 @@ def _probability_bars(digit: dict, *, height: int = 100, slot: int = 26) -> list
 class PredictionAdmin(StaffPermissions, admin.ModelAdmin):
     form = ReviewForm
     list_display = ["thumbnail", "owner_predictions", "source", "mode", "status", "answer", "confidence_percent",
-                    "feedback", "reviewed_label", "model_version", "created_at"]
+                    "not_sure", "feedback", "reviewed_label", "model_version", "created_at"]
     list_display_links = ["thumbnail", "answer"]
-    list_filter = ["status", "source", "mode", AnswerFilter, HasFeedbackFilter, FeedbackDisagreesFilter,
+    list_filter = ["status", "source", "mode", NotSureFilter, AnswerFilter, HasFeedbackFilter, FeedbackDisagreesFilter,
                    ReviewedFilter, ConfidenceFilter, "model_version", "created_at"]
+    # The review queue's order: the answers the model was not sure of first.
+    ordering = ["-not_sure", "-created_at"]
     search_fields = ["owner__username"]
     search_help_text = "Search by the owner's username."
     list_select_related = ["owner"]
@@ -185,13 +131,15 @@ class PredictionAdmin(StaffPermissions, admin.ModelAdmin):
     fieldsets = [
         ("What was submitted", {"fields": ["full_image", "owner_predictions", "source", "mode", "image_name",
                                            "image_bytes", "image_sha256", "created_at"]}),
-        ("What the model said", {"fields": ["status", "answer", "confidence", "model_inputs", "model_version",
-                                            "error_code", "error", "attempts"]}),
+        ("What the model said", {"fields": ["status", "answer", "confidence", "not_sure", "model_inputs",
+                                            "left_out", "number_hint", "model_version", "error_code", "error",
+                                            "attempts"]}),
         ("Review", {"fields": ["feedback_label", "feedback_at", "reviewed_label", "reviewed_at", "reviewer"]}),
         ("Timings", {"fields": ["queued_at", "started_at", "finished_at", "timings"]}),
     ]
     readonly_fields = ["full_image", "owner_predictions", "source", "mode", "image_name", "image_bytes",
-                       "image_sha256", "created_at", "status", "answer", "confidence", "model_inputs",
+                       "image_sha256", "created_at", "status", "answer", "confidence", "not_sure", "model_inputs",
+                       "left_out", "number_hint",
                        "model_version", "error_code", "error", "attempts", "feedback_label", "feedback_at",
                        "reviewed_at", "reviewer", "queued_at", "started_at", "finished_at", "timings"]
 
@@ -368,7 +316,7 @@ class ModelVersionAdmin(StaffPermissions, admin.ModelAdmin):
         return render_to_string("admin/recognition/modelversion/_evaluation.html", {
             "version": obj,
             "plots": [(name, reverse("recognition:staff-model-plot", args=[obj.version, name]))
-                      for name in ("confusion_matrix", "training_curves")],
+                      for name in dashboard.MODEL_PLOTS if name != "reliability" or "calibration" in obj.metadata],
         })
 
     @admin.display(description="how it was trained")

@@ -44,13 +44,45 @@ class NotAnImage(APIException):
     default_detail = "The file is not an image we can read."
 
 
+class AlternativeSerializer(serializers.Serializer):
+    digit = serializers.IntegerField(min_value=0, max_value=9)
+    probability = serializers.FloatField(min_value=0, max_value=1)
+
+
 class DigitSerializer(serializers.Serializer):
     digit = serializers.IntegerField()
-    confidence = serializers.FloatField()
+    confidence = serializers.FloatField(help_text="Calibrated: the probability that this digit is right.")
     probabilities = serializers.ListField(child=serializers.FloatField(), min_length=10, max_length=10)
+    alternatives = AlternativeSerializer(many=True, help_text=(
+        "The three likeliest digits with their calibrated probabilities, likeliest first (the "
+        "answer's own digit first)."))
     box = serializers.ListField(child=serializers.IntegerField(), min_length=4, max_length=4,
                                 help_text="[x, y, width, height] in the image's pixels.")
     input_url = serializers.CharField(help_text="The 28x28 image the model saw, as PNG (in a preview, a data: URL).")
+
+
+class HintSerializer(serializers.Serializer):
+    code = serializers.ChoiceField(choices=[("looks_like_a_number", (
+        "Single-digit mode was given several digits: `number` is how they read in number mode."))])
+    number = serializers.CharField()
+    message = serializers.CharField()
+
+
+def hint_for(prediction: Prediction) -> dict | None:
+    """What to suggest about the mode: a number given in single-digit mode."""
+    if not prediction.number_hint:
+        return None
+    return {"code": "looks_like_a_number", "number": prediction.number_hint,
+            "message": f"This looks like a number: {prediction.number_hint}"}
+
+
+def _alternatives(digit: dict) -> list[dict]:
+    """A digit's top three, as stored; for answers stored before they were, from its probabilities."""
+    pairs = digit.get("alternatives")
+    if pairs is None:
+        ranked = sorted(range(len(digit["probabilities"])), key=lambda d: -digit["probabilities"][d])[:3]
+        pairs = [(d, digit["probabilities"][d]) for d in ranked]
+    return [{"digit": d, "probability": p} for d, p in pairs]
 
 
 class PredictionSerializer(serializers.ModelSerializer):
@@ -62,16 +94,25 @@ class PredictionSerializer(serializers.ModelSerializer):
     digits = serializers.SerializerMethodField()
     completed_at = serializers.DateTimeField(source="finished_at", read_only=True, allow_null=True)
     error = serializers.SerializerMethodField()
-    error_code = serializers.SerializerMethodField(
-        help_text="Why it failed, for programs: no_digit, unreadable or internal; null unless failed.")
+    error_code = serializers.SerializerMethodField(help_text=(
+        "Why it failed, for programs: no_digit (a blank image), not_a_digit (ink, but no digit: "
+        "a scribble, a letter, a shape), unreadable or internal; null unless failed."))
+    not_sure = serializers.BooleanField(read_only=True, help_text=(
+        "The answer's confidence is below the model's not-sure threshold: check it, or offer the "
+        "alternatives. False while pending and when failed."))
+    left_out = serializers.ListField(
+        child=serializers.ListField(child=serializers.IntegerField(), min_length=4, max_length=4),
+        read_only=True, help_text="Number mode: [x, y, width, height] of each mark read as no digit and "
+                                  "left out of the number.")
+    hint = serializers.SerializerMethodField()
     feedback_label = serializers.SerializerMethodField()
     image_url = serializers.SerializerMethodField()
 
     class Meta:
         model = Prediction
-        fields = ["id", "status", "mode", "digit", "number", "confidence", "probabilities", "digits",
-                  "source", "model_version", "created_at", "completed_at", "error", "error_code", "feedback_label",
-                  "image_url"]
+        fields = ["id", "status", "mode", "digit", "number", "confidence", "not_sure", "probabilities", "digits",
+                  "left_out", "hint", "source", "model_version", "created_at", "completed_at", "error", "error_code",
+                  "feedback_label", "image_url"]
         read_only_fields = fields
 
     def get_number(self, obj) -> str | None:
@@ -83,8 +124,8 @@ class PredictionSerializer(serializers.ModelSerializer):
         for index, digit in enumerate(obj.digits):
             out.append({
                 "digit": digit["digit"], "confidence": digit["confidence"],
-                "probabilities": digit["probabilities"], "box": digit["box"],
-                "input_url": self.input_url(obj, index),
+                "probabilities": digit["probabilities"], "alternatives": _alternatives(digit),
+                "box": digit["box"], "input_url": self.input_url(obj, index),
             })
         return out
 
@@ -93,9 +134,14 @@ class PredictionSerializer(serializers.ModelSerializer):
         request = self.context.get("request")
         return request.build_absolute_uri(url) if request else url
 
+    @extend_schema_field(HintSerializer(allow_null=True))
+    def get_hint(self, obj) -> dict | None:
+        return hint_for(obj)
+
     def get_error(self, obj) -> str | None:
         return obj.error or None
 
+    @extend_schema_field(serializers.ChoiceField(choices=Prediction.ErrorCode.values, allow_null=True))
     def get_error_code(self, obj) -> str | None:
         return obj.error_code or None
 

@@ -6,17 +6,22 @@ feedback. It is measured on predictions the model answered ("done").
 """
 from __future__ import annotations
 
+import io
 from datetime import date, timedelta
 
+import numpy as np
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, QuerySet, Value
 from django.db.models.functions import Coalesce, Length, NullIf, TruncDate
 from django.utils import timezone
 
 from ml.artifact import ArtifactError, load_metadata
+from ml.calibration import expected_calibration_error, plot_reliability
 from recognition import selectors
 from recognition.models import ModelVersion, Prediction
 
 LOW_CONFIDENCE = 0.8  # below this an answer is "unsure": the share is a health figure
+MODEL_PLOTS = ("reliability", "confusion_matrix", "training_curves")  # PNGs an artifact may hold
+LABELLED_MAX = 20000  # reviewed answers drawn in the labelled reliability diagram, newest first
 
 
 def predictions_per_day(*, days: int = 30, today: date | None = None) -> list[tuple[date, int]]:
@@ -71,13 +76,17 @@ def confusion_matrix() -> list[list[int]]:
     return matrix
 
 
+REVIEW_ORDER = ("-not_sure", "confidence", "-created_at")  # not-sure answers first, then the least confident
+
+
 def review_queue(*, limit: int = 10) -> dict[str, list[Prediction]]:
-    """Not yet reviewed: the least confident answers, and the disputed ones (the owner's
-    feedback says something else than the answer), most recent dispute first."""
+    """Not yet reviewed: the answers the model said it was not sure of, then the least
+    confident; and the disputed ones (the owner's feedback says something else than the
+    answer), most recent dispute first."""
     unreviewed = (Prediction.objects.filter(status=Prediction.Status.DONE, reviewed_label="")
                   .select_related("owner"))
     return {
-        "least_confident": list(unreviewed.filter(confidence__isnull=False).order_by("confidence", "-created_at")[:limit]),
+        "least_confident": list(unreviewed.filter(confidence__isnull=False).order_by(*REVIEW_ORDER)[:limit]),
         "disputed": list(unreviewed.exclude(feedback_label="").exclude(feedback_label=F("answer"))
                          .order_by("-feedback_at")[:limit]),
     }
@@ -108,8 +117,40 @@ def serving_model() -> dict:
         "version": version,
         "is_active": bool(version and version.is_active),
         "per_class_accuracy": [(str(d), per_class.get(str(d))) for d in range(10)],
-        "plots": [name for name in ("confusion_matrix", "training_curves") if (folder / f"{name}.png").is_file()],
+        "plots": [name for name in MODEL_PLOTS if (folder / f"{name}.png").is_file()],
+        "labelled": labelled_calibration(metadata["version"]),
     }
+
+
+def labelled_answers(model_version: str, *, limit: int = LABELLED_MAX) -> tuple[np.ndarray, np.ndarray]:
+    """(confidence, whether the answer matched staff's reviewed label) of the most recent
+    reviewed answers of one model version: its calibration, seen on real use."""
+    rows = list(Prediction.objects.filter(status=Prediction.Status.DONE, model_version=model_version,
+                                          confidence__isnull=False).exclude(reviewed_label="")
+                .order_by("-reviewed_at").values_list("confidence", "answer", "reviewed_label")[:limit])
+    return (np.array([c for c, _, _ in rows], float),
+            np.array([answer == label for _, answer, label in rows], bool))
+
+
+def labelled_calibration(model_version: str) -> dict:
+    """How many reviewed answers the serving model has, and its expected calibration error
+    on them (15 bins, as ml.calibration measures the model on its own sets)."""
+    confidences, right = labelled_answers(model_version)
+    return {"count": len(confidences), "ece": expected_calibration_error(confidences, right) if len(right) else None,
+            "accuracy": float(right.mean()) if len(right) else None}
+
+
+def labelled_reliability_png(model_version: str) -> bytes | None:
+    """The reliability diagram of the reviewed answers of ``model_version`` as PNG; None
+    when there are none yet."""
+    confidences, right = labelled_answers(model_version)
+    if not len(confidences):
+        return None
+    out = io.BytesIO()
+    plot_reliability(confidences, right, out,
+                     f"{model_version}: {len(right)} answers reviewed by staff (ECE "
+                     f"{expected_calibration_error(confidences, right):.1%})")
+    return out.getvalue()
 
 
 def bar_chart(points: list[tuple[date, int]], *, width: int = 720, height: int = 160,

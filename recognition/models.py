@@ -31,7 +31,8 @@ class Prediction(models.Model):
         FAILED = "failed", "Failed"
 
     class ErrorCode(models.TextChoices):
-        NO_DIGIT = "no_digit", "No digit found"
+        NO_DIGIT = "no_digit", "No digit found"  # a blank or near-blank image
+        NOT_A_DIGIT = "not_a_digit", "Not a digit"  # ink the model reads as no digit (a scribble, a shape)
         UNREADABLE = "unreadable", "Unreadable image"
         INTERNAL = "internal", "Internal error"
 
@@ -48,10 +49,17 @@ class Prediction(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
 
     answer = models.CharField(max_length=64, blank=True, help_text="The digit, or the digits left to right.")
+    # Calibrated: the probability that the whole answer is right.
     confidence = models.FloatField(null=True, blank=True)
-    # Per digit: {"digit", "confidence", "probabilities": [10 floats], "box": [x, y, w, h],
-    # "pixels": base64 of the 28x28 bytes the model saw}.
+    not_sure = models.BooleanField(default=False, help_text="Answered below the model's not-sure threshold.")
+    # Per digit: {"digit", "confidence", "probabilities": [10 floats], "alternatives": [[digit,
+    # probability] x 3, likeliest first], "box": [x, y, w, h], "pixels": base64 of the 28x28
+    # bytes the model saw}.
     digits = models.JSONField(default=list, blank=True)
+    # Number mode: the boxes [x, y, w, h] of marks read as no digit and left out of the answer.
+    left_out = models.JSONField(default=list, blank=True)
+    number_hint = models.CharField(max_length=64, blank=True,
+                                   help_text="Single-digit mode given several digits: their reading as a number.")
     model_version = models.CharField(max_length=64, blank=True)
     error_code = models.CharField(max_length=20, choices=ErrorCode.choices, blank=True)
     error = models.TextField(blank=True, help_text="Why it failed, in words a person understands.")

@@ -16,6 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from ml.decoding import ImageDecodeError
+from ml.inference import NotADigit
 from ml.ink import NoDigitFound
 from recognition import selectors, transport
 from recognition.models import Prediction
@@ -23,6 +24,7 @@ from recognition.models import Prediction
 log = logging.getLogger(__name__)
 
 NO_DIGIT_MESSAGE = "No digit found: the image looks blank. Draw or photograph a digit and try again."
+NOT_A_DIGIT_MESSAGE = "No digit found: this looks like a drawing or a mark, not a digit."
 INTERNAL_MESSAGE = "Something went wrong while recognising this image. Please try again."
 
 
@@ -31,6 +33,7 @@ def _digit_payload(result) -> dict:
         "digit": result.digit,
         "confidence": round(result.confidence, 6),
         "probabilities": result.probabilities,
+        "alternatives": [[digit, round(probability, 6)] for digit, probability in result.alternatives],
         "box": list(result.box),
         "pixels": base64.b64encode(result.pixels.tobytes()).decode("ascii"),
     }
@@ -108,7 +111,10 @@ def _outcome_fields(result, model_version: str, started_at) -> dict:
     """The fields that finish a prediction with this result (a Recognition or the
     exception that explains why there is none)."""
     fields = {"started_at": started_at, "finished_at": timezone.now(), "model_version": model_version}
-    if isinstance(result, NoDigitFound):
+    if isinstance(result, NotADigit):  # before NoDigitFound, of which it is a kind
+        fields.update(status=Prediction.Status.FAILED, error_code=Prediction.ErrorCode.NOT_A_DIGIT,
+                      error=NOT_A_DIGIT_MESSAGE, number_hint=result.number_hint)
+    elif isinstance(result, NoDigitFound):
         fields.update(status=Prediction.Status.FAILED, error_code=Prediction.ErrorCode.NO_DIGIT,
                       error=NO_DIGIT_MESSAGE)
     elif isinstance(result, ImageDecodeError):
@@ -119,8 +125,9 @@ def _outcome_fields(result, model_version: str, started_at) -> dict:
                       error=INTERNAL_MESSAGE)
     else:
         fields.update(status=Prediction.Status.DONE, answer=result.text,
-                      confidence=round(result.confidence, 6),
-                      digits=[_digit_payload(d) for d in result.digits])
+                      confidence=round(result.confidence, 6), not_sure=result.not_sure,
+                      digits=[_digit_payload(d) for d in result.digits],
+                      left_out=[list(box) for box in result.left_out], number_hint=result.number_hint)
     return fields
 
 

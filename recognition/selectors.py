@@ -93,10 +93,10 @@ def serving_model_dir() -> Path:
 
 
 def model_version_plot(version: str, plot: str) -> Path:
-    """The PNG ``plot`` ("training_curves" or "confusion_matrix") of a registered version, or
-    of the model in ML_MODEL_DIR; 404 for anything else. Only these two file names are ever
-    served, from a folder found by version name."""
-    if plot not in ("training_curves", "confusion_matrix"):
+    """The PNG ``plot`` ("training_curves", "confusion_matrix" or "reliability") of a
+    registered version, or of the model in ML_MODEL_DIR; 404 for anything else. Only these
+    file names are ever served, from a folder found by version name."""
+    if plot not in ("training_curves", "confusion_matrix", "reliability"):
         raise Http404("No such plot.")
     row = ModelVersion.objects.filter(version=version).values_list("path", flat=True).first()
     if row is not None:

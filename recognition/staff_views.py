@@ -50,8 +50,21 @@ def prediction_model_input(request: HttpRequest, pk, index: int) -> HttpResponse
 @staff_only
 @require_GET
 def model_plot(request: HttpRequest, version: str, plot: str) -> HttpResponse:
-    """A model version's training curves or confusion matrix (PNG from its artifact)."""
+    """A model version's training curves, confusion matrix or reliability diagram (PNG from its artifact)."""
     return _private(FileResponse(selectors.model_version_plot(version, plot).open("rb"), content_type="image/png"))
+
+
+@staff_only
+@require_GET
+def labelled_reliability(request: HttpRequest, version: str) -> HttpResponse:
+    """The reliability diagram of a model version's answers that staff reviewed (PNG)."""
+    png = dashboard.labelled_reliability_png(version)
+    if png is None:
+        raise Http404("No reviewed answers of this model yet.")
+    response = HttpResponse(png, content_type="image/png")
+    response["Cache-Control"] = "private, max-age=60"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @staff_only

@@ -18,5 +18,7 @@ urlpatterns = [
     path("staff/predictions/<uuid:pk>/image", staff_views.prediction_image, name="staff-image"),
     path("staff/predictions/<uuid:pk>/input/<int:index>.png", staff_views.prediction_model_input,
          name="staff-model-input"),
+    path("staff/models/<str:version>/labelled-reliability.png", staff_views.labelled_reliability,
+         name="staff-labelled-reliability"),
     path("staff/models/<str:version>/<str:plot>.png", staff_views.model_plot, name="staff-model-plot"),
 ]

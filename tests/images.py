@@ -75,3 +75,10 @@ def assert_mnist_shaped(pixels: np.ndarray) -> None:
     assert max(rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1) in (19, 20, 21)
     cy, cx = ndimage.center_of_mass(pixels.astype(float))
     assert abs(cy - 14) < 1.0 and abs(cx - 14) < 1.0
+
+
+def blend(a: np.ndarray, b: np.ndarray, weight: float) -> Image.Image:
+    """Two MNIST digits laid over each other, ``a`` at ``weight`` and ``b`` at the rest, on a
+    canvas as ``place`` draws one: a drawing ambiguous between them."""
+    mixed = np.clip(weight * a.astype(np.float32) + (1 - weight) * b.astype(np.float32), 0, 255)
+    return place(mixed.astype(np.uint8))

@@ -106,16 +106,15 @@ for (const radio of document.querySelectorAll('input[name="mode"]')) {
 describeMode(pad.mode);
 updateControls();
 
-recognizeButton.addEventListener("click", async () => {
+async function recognizeDrawing(image, mode) {
   live.cancel(); // the stored answer replaces any live one still to come
   busy = true;
   updateControls();
   renderResult(resultArea, { status: "pending" }, { api, detailUrl });
   statusLine.textContent = "Recognising…";
   try {
-    const image = await pad.exportPng();
-    const prediction = await recognize(resultArea, image, {
-      api, detailUrl, mode: pad.mode, source: "draw", filename: "drawing.png",
+    const prediction = await recognize(resultArea, await image, {
+      api, detailUrl, mode, source: "draw", filename: "drawing.png", readAsNumber,
     });
     statusLine.textContent = prediction?.status === "done" ? "Saved in your history." : "";
     resultArea.scrollIntoView({ block: "nearest", behavior: "smooth" });
@@ -123,4 +122,16 @@ recognizeButton.addEventListener("click", async () => {
     busy = false;
     updateControls();
   }
-});
+}
+
+// The hint "This looks like a number": the same picture read as a number (the one the hint
+// read), and Number mode from now on (the strokes stay; the canvas widens).
+function readAsNumber() {
+  const image = pad.exportPng();
+  const radio = document.getElementById("mode-number");
+  radio.checked = true;
+  radio.dispatchEvent(new Event("change"));
+  recognizeDrawing(image, "number");
+}
+
+recognizeButton.addEventListener("click", () => recognizeDrawing(pad.exportPng(), pad.mode));

@@ -1,7 +1,9 @@
 // Shows a prediction as the API returns it: the answer, its confidence, ten probability
 // bars and the 28x28 image the model saw for each digit, the boxes over the submitted
-// image, a link to the detail page and correct / wrong feedback. Shared by the draw and
-// upload pages. Everything from the server goes in as text, never as HTML.
+// image, a link to the detail page and correct / wrong feedback; when the model is not
+// sure, its alternatives as buttons; when one digit was asked for and the image holds a
+// number, an offer to read it as one. Shared by the draw and upload pages. Everything from
+// the server goes in as text, never as HTML.
 
 function el(tag, attributes = {}, ...children) {
   const node = document.createElement(tag);
@@ -80,6 +82,10 @@ function boxedImage(prediction, image) {
     frame.append(el("div", { class: "digit-box", "data-box": digit.box.join(","), hidden: true },
       el("span", { class: "digit-box-label", text: String(digit.digit) })));
   }
+  for (const box of prediction.left_out ?? []) { // marks read as no digit, left out of the number
+    frame.append(el("div", { class: "digit-box left-out", "data-box": box.join(","), hidden: true,
+      title: "Not a digit: left out" }, el("span", { class: "digit-box-label", text: "?" })));
+  }
   placeBoxes(frame);
   return frame;
 }
@@ -143,11 +149,61 @@ function feedbackControls(prediction, api) {
     form);
 }
 
+// The answers to offer when the model is not sure: a digit's top alternatives (at least two,
+// a third if it is not negligible); for a number, the answer with its least sure digit
+// replaced by that digit's alternatives.
+const ALTERNATIVE_FLOOR = 0.05;
+
+function choicesFor(prediction) {
+  const digits = prediction.digits;
+  const weakest = digits.reduce((low, d, i) => (d.confidence < digits[low].confidence ? i : low), 0);
+  const options = digits[weakest].alternatives.filter((a, k) => k < 2 || a.probability >= ALTERNATIVE_FLOOR);
+  return options.map((a) => digits.map((d, i) => (i === weakest ? a.digit : d.digit)).join(""));
+}
+
+// "Not sure: 4 or 9?", each a button that records that answer as feedback.
+function notSureControls(prediction, api) {
+  const choices = choicesFor(prediction);
+  const words = `${choices.slice(0, -1).join(", ")} or ${choices[choices.length - 1]}`;
+  const status = el("span", { class: "small", role: "status", "data-testid": "not-sure-status" });
+  const buttons = choices.map((choice) => el("button", { type: "button", class: "btn btn-sm btn-outline-primary",
+    "data-testid": "not-sure-choice", "data-choice": choice, text: choice }));
+  buttons.forEach((button, index) => button.addEventListener("click", async () => {
+    buttons.forEach((b) => { b.disabled = true; });
+    try {
+      await api.feedback(prediction.id, choices[index]);
+      buttons.forEach((b) => b.classList.toggle("active", b === button));
+      status.textContent = `Thank you: recorded ${choices[index]} as the right answer.`;
+      status.className = "small text-success";
+    } catch (error) {
+      status.textContent = error.message;
+      status.className = "small text-danger";
+    } finally {
+      buttons.forEach((b) => { b.disabled = false; });
+    }
+  }));
+  return el("div", { class: "alert alert-info d-flex flex-wrap align-items-center gap-2 mb-3",
+    "data-testid": "not-sure" },
+  el("strong", { "data-testid": "not-sure-text", text: `Not sure: ${words}?` }),
+  el("span", { class: "small", text: "Which is it?" }), ...buttons, status);
+}
+
+// "This looks like a number: 90210", with a button to read it in Number mode.
+function hintControls(prediction, readAsNumber) {
+  const hint = prediction.hint;
+  const button = readAsNumber ? el("button", { type: "button", class: "btn btn-sm btn-primary",
+    "data-testid": "hint-read-as-number", text: "Read it as a number" }) : null;
+  button?.addEventListener("click", () => readAsNumber(hint.number));
+  return el("div", { class: "alert alert-info d-flex flex-wrap align-items-center gap-2 mb-3",
+    "data-testid": "hint" }, el("span", { "data-testid": "hint-text", text: hint.message }), button);
+}
+
 // Replace the content of `container` with `prediction` (finished or pending).
 // options: api (PredictionsApi, for feedback), detailUrl (id => URL of the detail page).
 // A preview (no id: nothing was stored) gets `note` in place of the feedback and the link,
-// and shows `image` (the drawing it read) in place of the stored one.
-export function renderResult(container, prediction, { api, detailUrl, note = "", image = null }) {
+// and shows `image` (the drawing it read) in place of the stored one. readAsNumber
+// (optional) is called when the person asks to read the image as a number.
+export function renderResult(container, prediction, { api, detailUrl, note = "", image = null, readAsNumber }) {
   const stored = Boolean(prediction.id);
   const link = () => (stored ? el("a", { href: detailUrl(prediction.id), "data-testid": "result-detail-link",
     text: "Details and history" }) : el("span", { class: "small text-body-secondary", "data-testid": "result-note",
@@ -163,9 +219,12 @@ export function renderResult(container, prediction, { api, detailUrl, note = "",
     return;
   }
   if (prediction.status === "failed") {
+    const noDigit = ["no_digit", "not_a_digit"].includes(prediction.error_code);
     container.append(el("div", { class: "result", "data-testid": "result" },
-      el("div", { class: "alert alert-warning mb-2", role: "alert", "data-testid": "result-error",
+      el("div", { class: `alert ${noDigit ? "alert-secondary" : "alert-warning"} mb-2`, role: "alert",
+        "data-testid": "result-error", "data-error-code": prediction.error_code,
         text: prediction.error || "This image could not be recognised." }),
+      prediction.hint ? hintControls(prediction, readAsNumber) : null,
       link()));
     return;
   }
@@ -181,6 +240,9 @@ export function renderResult(container, prediction, { api, detailUrl, note = "",
         el("div", { class: "small text-body-secondary", text: "Confidence" }),
         el("span", { class: "fs-4", "data-testid": "result-confidence", text: percent(prediction.confidence) })),
       prediction.mode === "number" ? boxedImage(prediction, image) : null),
+    prediction.hint ? hintControls(prediction, readAsNumber) : null,
+    // The buttons record feedback on a stored prediction; a live preview has none.
+    prediction.not_sure && stored ? notSureControls(prediction, api) : null,
     el("div", { class: "small text-body-secondary mb-1",
       text: count > 1 ? "What the model saw for each digit, and how sure it was of each answer:"
         : "What the model saw, and how sure it was of each answer:" }),
@@ -212,13 +274,13 @@ export function renderProblem(container, message) {
 }
 
 // Submit an image and show the result in `container` as it arrives.
-export async function recognize(container, image, { api, detailUrl, mode, source, filename }) {
+export async function recognize(container, image, { api, detailUrl, mode, source, filename, readAsNumber }) {
   renderResult(container, { status: "pending" }, { api, detailUrl });
   try {
     let prediction = await api.create(image, { mode, source, filename });
-    renderResult(container, prediction, { api, detailUrl });
+    renderResult(container, prediction, { api, detailUrl, readAsNumber });
     prediction = await api.finish(prediction);
-    renderResult(container, prediction, { api, detailUrl });
+    renderResult(container, prediction, { api, detailUrl, readAsNumber });
     return prediction;
   } catch (error) {
     renderProblem(container, error.message);

@@ -91,7 +91,14 @@ function add(files) {
       continue;
     }
     result.textContent = "Waiting…";
-    queue.push(() => recognize(result, file, { api, detailUrl, mode, source: "upload", filename: file.name }));
+    // The hint "This looks like a number" sends the same picture again in Number mode, which
+    // then stays chosen for the next pictures.
+    const readAsNumber = () => {
+      document.getElementById("mode-number").checked = true;
+      return recognize(result, file, { api, detailUrl, mode: "number", source: "upload", filename: file.name });
+    };
+    queue.push(() => recognize(result, file, { api, detailUrl, mode, source: "upload", filename: file.name,
+      readAsNumber }));
   }
   list.prepend(batch); // the newest pictures on top, in the order they were chosen
   pump();

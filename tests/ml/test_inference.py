@@ -5,17 +5,25 @@ import numpy as np
 import pytest
 
 from ml.artifact import ArtifactError, load_metadata
+from ml.calibration import Calibration
 from ml.decoding import ImageDecodeError
-from ml.inference import Engine, Recognition, get_engine
+from ml.inference import Engine, NotADigit, Recognition, answer, get_engine
 from ml.ink import NoDigitFound
+from ml.preprocessing import Digit
 from PIL import Image
-from tests.images import encode, line_of, place
+from tests.images import drawn_canvas, encode, line_of, place
+
+# Drawn on a 280x280 canvas as the draw page sends it: things that are no digit.
+SCRIBBLE = [[(40, 140), (80, 60), (110, 200), (150, 50), (180, 210), (215, 70), (245, 190)],
+            [(60, 100), (230, 170), (70, 220), (200, 40)]]
+STAR = [[(140, 30), (165, 105), (245, 105), (180, 150), (205, 230), (140, 182), (75, 230), (100, 150),
+         (35, 105), (115, 105), (140, 30)]]
 
 
 @pytest.mark.parametrize("batch", [0, 1, 7, 1500])
 def test_it_answers_batches_of_any_size(engine, mnist, batch):
     probs = engine.probabilities(mnist.x_test[:batch])
-    assert probs.shape == (batch, 10)
+    assert probs.shape == (batch, 11)  # digits 0-9, then "not a digit", before calibration
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-4)
 
 
@@ -27,6 +35,30 @@ def test_it_recognises_a_drawn_digit_with_ten_probabilities(engine, mnist):
     assert result.digits[0].pixels.shape == (28, 28)
     assert 0.5 < result.confidence <= 1.0
     assert result.model_version == engine.version
+
+
+def test_it_gives_the_top_three_digits_as_alternatives(engine, mnist):
+    digit = engine.recognize(encode(place(mnist.x_test[0]))).digits[0]
+    assert [d for d, _ in digit.alternatives][0] == digit.digit and len(digit.alternatives) == 3
+    chances = [p for _, p in digit.alternatives]
+    assert chances == sorted(chances, reverse=True) and chances[0] == pytest.approx(digit.confidence, abs=1e-6)
+    assert [p for _, p in digit.alternatives] == [digit.probabilities[d] for d, _ in digit.alternatives]
+    assert sum(digit.probabilities) + digit.not_digit_probability == pytest.approx(1.0, abs=1e-4)
+
+
+@pytest.mark.parametrize("strokes", [SCRIBBLE, STAR], ids=["scribble", "star"])
+@pytest.mark.parametrize("mode", ["digit", "number"])
+def test_it_answers_not_a_digit_for_a_drawn_scribble_or_star(engine, strokes, mode):
+    with pytest.raises(NotADigit) as caught:
+        engine.recognize(encode(drawn_canvas(strokes, width=10)), mode=mode)
+    assert caught.value.error_code == "not_a_digit" and isinstance(caught.value, NoDigitFound)
+    assert 0.0 < caught.value.confidence <= 1.0 and len(caught.value.alternatives) == 3
+
+
+def test_it_still_reads_a_drawn_digit_on_the_same_canvas(engine):
+    seven = [[(70, 50), (210, 50), (120, 240)]]
+    result = engine.recognize(encode(drawn_canvas(seven, width=16)))
+    assert result.text == "7" and not result.not_sure
 
 
 def test_it_reads_a_number_left_to_right(engine, mnist):
@@ -97,3 +129,33 @@ def test_a_closed_engine_stops_its_batching_thread(tmp_path, engine):
         if thread.name == name and thread is not threading.current_thread():
             thread.join(timeout=0.2)
     assert sum(t.name == name for t in threading.enumerate()) < before
+
+
+def _scores(*classes: int, sure: float = 0.9) -> np.ndarray:
+    """Raw scores, one row per mark, each ``sure`` on its class (10: not a digit)."""
+    rows = np.full((len(classes), 11), (1 - sure) / 10)
+    rows[np.arange(len(classes)), classes] = sure
+    return rows
+
+
+def _marks(count: int) -> list[Digit]:
+    return [Digit(pixels=np.zeros((28, 28), np.uint8), box=(40 * i, 0, 30, 40)) for i in range(count)]
+
+
+def test_a_mark_that_is_no_digit_is_left_out_of_a_number():
+    result = answer(_marks(3), _scores(4, 10, 2), mode="number", calibration=Calibration(), model_version="v")
+    assert result.text == "42" and result.left_out == [(40, 0, 30, 40)]
+    # The whole answer is right only if each mark was read right, the left-out one included.
+    assert result.confidence == pytest.approx(0.9 ** 3)
+
+
+def test_a_number_of_marks_that_are_no_digits_is_not_a_digit():
+    result = answer(_marks(2), _scores(10, 10), mode="number", calibration=Calibration(), model_version="v")
+    assert isinstance(result, NotADigit) and result.confidence == pytest.approx(0.81)
+
+
+def test_an_answer_below_the_threshold_says_it_is_not_sure():
+    calibration = Calibration(not_sure_below=0.95)
+    assert answer(_marks(1), _scores(4), mode="digit", calibration=calibration, model_version="v").not_sure
+    assert not answer(_marks(1), _scores(4, sure=0.99), mode="digit", calibration=calibration,
+                      model_version="v").not_sure

@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 
 # One browser for the whole run, shared by every browser test module (Playwright's sync API
@@ -41,3 +42,55 @@ def token_client():
         return client
 
     return make
+
+
+@pytest.fixture(scope="session")
+def not_sure_model_dir(tmp_path_factory):
+    """The shipped model, with a not-sure threshold: its own (ml/calibration.py), or for a
+    model from before calibration (which never says "not sure") a copy saying so below 0.9."""
+    import json
+    import shutil
+
+    from django.conf import settings
+
+    from ml.artifact import METADATA_FILE, newest
+    from ml.calibration import Calibration
+
+    shipped = newest(settings.ML_ARTIFACTS_DIR)
+    metadata = json.loads((shipped / METADATA_FILE).read_text())
+    if Calibration.from_metadata(metadata).not_sure_below > 0:
+        return shipped
+    copy = tmp_path_factory.mktemp("not-sure-model") / shipped.name
+    shutil.copytree(shipped, copy)
+    metadata["calibration"] = {"values": {"temperature": 1.0, "reject_at": 1.0, "not_sure_below": 0.9}}
+    (copy / METADATA_FILE).write_text(json.dumps(metadata))
+    return copy
+
+
+@pytest.fixture(scope="session")
+def not_sure_png(not_sure_model_dir, mnist_test):
+    """(PNG, the two digits blended in it): two MNIST test digits laid over each other, which
+    the model answers as one of them, below its not-sure threshold, the other second."""
+    from ml.inference import NotADigit, get_engine
+    from tests.images import blend, encode
+
+    engine = get_engine(not_sure_model_dir)
+    x, y = mnist_test
+    first = {d: int(np.flatnonzero(y == d)[0]) for d in range(10)}
+    for a, b in [(4, 9), (3, 5), (1, 7), (3, 8), (5, 6), (2, 7)]:
+        for weight in (0.5, 0.55, 0.45, 0.6, 0.4):
+            png = encode(blend(x[first[a]], x[first[b]], weight))
+            result = engine.recognize_many([png])[0]
+            if isinstance(result, (NotADigit, Exception)) or not result.not_sure:
+                continue
+            top = [d for d, _ in result.digits[0].alternatives[:2]]
+            if set(top) == {a, b}:
+                return png, top
+    pytest.fail("no blend of two digits is answered below the not-sure threshold")
+
+
+@pytest.fixture
+def serving_not_sure_model(settings, not_sure_model_dir):
+    """Predictions are answered by the model of not_sure_model_dir."""
+    settings.ML_MODEL_DIR = not_sure_model_dir
+    return not_sure_model_dir

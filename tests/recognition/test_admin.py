@@ -238,6 +238,7 @@ def test_export_csv_streams_the_selected_rows(staff_client, rows):
     disputed = next(line for line in lines if line["id"] == str(rows["disputed"].pk))
     assert disputed["owner"] == "owner" and disputed["answer"] == "7" and disputed["feedback_label"] == "1"
     assert disputed["confidence"] == "0.3" and disputed["status"] == "done" and disputed["model_version"]
+    assert disputed["not_sure"] == "False"
     assert disputed["created_at"].startswith(str(rows["disputed"].created_at.year))
 
 

@@ -213,8 +213,13 @@ def test_wait_outside_0_to_10_is_400(owner, digit_png):
 
 
 def test_the_model_endpoint_describes_the_active_model(owner):
+    from ml.artifact import load_metadata
+    from recognition import selectors
+
     body = _client(owner).get("/api/v1/model/").json()
-    assert body["version"] and body["test_accuracy"] >= 0.996
+    metadata = load_metadata(selectors.serving_model_dir())
+    # The model's own figures (its accuracy floor is tests/ml/test_model.py's to guard).
+    assert body["version"] == metadata["version"] and body["test_accuracy"] == metadata["test_accuracy"] > 0.99
     assert set(body["per_class_accuracy"]) == {str(d) for d in range(10)} and body["trained_at"]
 
 

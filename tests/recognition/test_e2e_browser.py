@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from recognition.models import Prediction
-from tests.images import encode, place
+from tests.images import encode, line_of, place
 from tests.recognition.browser import (  # noqa: F401 - in_process_inference, page, phone, user are fixtures
     RESULT_TIMEOUT_MS, SEVEN, SEVENTEEN, draw, in_process_inference, log_in_at, page, phone, user)
 
@@ -147,3 +147,76 @@ def test_it_lists_what_was_drawn_and_uploaded_in_the_history(live_server, page, 
         expect(row.locator("img.history-thumb")).not_to_have_js_property("naturalWidth", 0)
     expected_ids = [str(p.pk) for p in Prediction.objects.filter(owner=user).order_by("-created_at")]
     assert [row.get_attribute("data-id") for row in rows.all()] == expected_ids
+
+
+# --- Trustworthy answers (issue 15) ----------------------------------------------------------
+
+def test_a_not_sure_answer_offers_its_alternatives_and_a_tap_records_one(
+        live_server, page, user, password, not_sure_png, serving_not_sure_model):
+    png, (answer, second) = not_sure_png
+    log_in_at(page, f"{live_server.url}/upload/", user, password)
+
+    page.get_by_test_id("upload-input").set_input_files(
+        [{"name": "blend.png", "mimeType": "image/png", "buffer": png}])
+
+    result = page.get_by_test_id("upload-item").nth(0)
+    expect(result.get_by_test_id("result-digit")).to_have_text(str(answer), timeout=RESULT_TIMEOUT_MS)
+    expect(result.get_by_test_id("not-sure-text")).to_have_text(re.compile(rf"^Not sure: {answer}, {second}( or \d)?\?$"
+                                                                           rf"|^Not sure: {answer} or {second}\?$"))
+    choices = result.get_by_test_id("not-sure-choice")
+    expect(choices.nth(0)).to_have_text(str(answer))
+    expect(choices.nth(1)).to_have_text(str(second))
+
+    choices.nth(1).click()
+
+    expect(result.get_by_test_id("not-sure-status")).to_have_text(f"Thank you: recorded {second} as the right answer.")
+    prediction = Prediction.objects.get(owner=user)
+    assert prediction.not_sure and prediction.feedback_label == str(second)
+
+
+def test_a_sure_answer_shows_no_alternatives(live_server, page, user, password, mnist_test, serving_not_sure_model):
+    png, label = _mnist_png(mnist_test, 0)
+    log_in_at(page, f"{live_server.url}/upload/", user, password)
+    page.get_by_test_id("upload-input").set_input_files([{"name": "a.png", "mimeType": "image/png", "buffer": png}])
+    expect(page.get_by_test_id("result-digit")).to_have_text(label, timeout=RESULT_TIMEOUT_MS)
+    expect(page.get_by_test_id("not-sure")).to_have_count(0)
+    expect(page.get_by_test_id("hint")).to_have_count(0)
+
+
+def test_a_number_drawn_in_single_digit_mode_is_offered_as_a_number_and_read_as_one(
+        live_server, page, user, password):
+    log_in_at(page, f"{live_server.url}/draw/", user, password)
+    draw(page, SEVENTEEN)  # on the square single-digit canvas
+    page.get_by_test_id("recognize").click()
+
+    result = page.get_by_test_id("result-area")
+    expect(result.get_by_test_id("hint-text")).to_have_text("This looks like a number: 17", timeout=RESULT_TIMEOUT_MS)
+    first = Prediction.objects.get(owner=user)
+    assert (first.mode, first.number_hint) == ("digit", "17")
+
+    result.get_by_test_id("hint-read-as-number").click()
+
+    expect(page.get_by_test_id("mode-number")).to_be_checked()
+    _expect_a_result(result, "17", digits=2)
+    expect(result.get_by_test_id("hint")).to_have_count(0)
+    second = Prediction.objects.filter(owner=user).exclude(pk=first.pk).get()
+    assert (second.mode, second.answer) == ("number", "17")
+
+
+def test_an_uploaded_number_in_single_digit_mode_is_offered_as_a_number_and_read_as_one(
+        live_server, page, user, password, mnist_test):
+    x, y = mnist_test
+    picks = [1, 2, 3, 4, 5]
+    number = "".join(str(y[i]) for i in picks)
+    log_in_at(page, f"{live_server.url}/upload/", user, password)
+    page.get_by_test_id("upload-input").set_input_files([{"name": "zip.png", "mimeType": "image/png",
+                                                          "buffer": encode(line_of([x[i] for i in picks]))}])
+
+    item = page.get_by_test_id("upload-item").nth(0)
+    expect(item.get_by_test_id("hint-text")).to_have_text(f"This looks like a number: {number}",
+                                                          timeout=RESULT_TIMEOUT_MS)
+    item.get_by_test_id("hint-read-as-number").click()
+
+    _expect_a_result(item, number, digits=len(picks))
+    expect(page.get_by_test_id("mode-number")).to_be_checked()
+    assert sorted(Prediction.objects.filter(owner=user).values_list("mode", flat=True)) == ["digit", "number"]

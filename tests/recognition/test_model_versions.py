@@ -389,7 +389,8 @@ def test_train_model_with_feedback_registers_the_version_and_explains_its_decisi
     text = out.getvalue()
     new = ModelVersion.objects.exclude(version=shipped_version()).get()
     assert new.metadata["data"]["extra_train_images"] == len(made) - heldout
-    assert new.metadata["data"]["train_images"] == 500 + len(made) - heldout
+    data = new.metadata["data"]  # MNIST digits, reviewed inputs, and the generated style digits and non-digits
+    assert data["train_images"] == 500 + len(made) - heldout + data["styled_images"] + data["non_digit_images"]
     assert new.heldout_images == heldout and 0 <= new.heldout_accuracy <= 1
     assert f"{len(made) - heldout} images to train on, {heldout} held out" in text
     # One epoch on 500 images is far below the shipped model on MNIST test: kept inactive.

@@ -3,29 +3,27 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from ml import data, synthetic
+from ml import data, evalsets
 
 
 class Command(BaseCommand):
     help = (
-        "Write labelled folders of realistic images built from MNIST *test* digits: single "
-        "digits off-centre, any size and polarity, on paper with noise, blur and JPEG; and "
-        "lines of 2-6 digits. Evaluate them with `evaluate_model --images DIR`."
+        "Write the realistic evaluation sets (single digits, lines of 2-6 digits, styles, non-digits), "
+        "in a tuning part (MNIST test digits 0-4999) and a measuring part (5000-9999), each a folder "
+        "of images with labels.csv (file,label,kind). They are reproducible from their fixed seeds."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--out", type=Path, default=Path(settings.VAR_DIR) / "robustness")
-        parser.add_argument("--singles", type=int, default=2000)
-        parser.add_argument("--lines", type=int, default=500)
-        parser.add_argument("--seed", type=int, default=2026)
+        parser.add_argument("--out", type=Path, default=Path(settings.VAR_DIR) / "evalsets")
+        parser.add_argument("--part", choices=[*evalsets.PARTS, "both"], default="both")
 
-    def handle(self, *args, out, singles, lines, seed, **options):
+    def handle(self, *args, out, part, **options):
         try:
             mnist = data.load(settings.MNIST_DIR)
         except data.DatasetError as exc:
             raise CommandError(str(exc)) from exc
-        single_dir = synthetic.write_folder(
-            synthetic.single_digits(mnist.x_test, mnist.y_test, singles, seed=seed), out / "singles")
-        line_dir = synthetic.write_folder(
-            synthetic.digit_lines(mnist.x_test, mnist.y_test, lines, seed=seed + 1), out / "lines")
-        self.stdout.write(self.style.SUCCESS(f"Wrote {singles} images to {single_dir} and {lines} to {line_dir}"))
+        for name in evalsets.PARTS if part == "both" else [part]:
+            paths = evalsets.ensure(mnist.x_test, mnist.y_test, out, name)
+            self.stdout.write(self.style.SUCCESS(
+                f"{name}: " + ", ".join(f"{set_name} ({evalsets.COUNTS[name][set_name]}) in {path}"
+                                        for set_name, path in paths.items())))

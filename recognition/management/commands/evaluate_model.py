@@ -4,63 +4,55 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from ml import data
+from ml import data, evalsets
 from ml.artifact import ArtifactError
-from ml.evaluate import evaluate_folder, evaluate_mnist
+from ml.evaluate import evaluate_mnist, evaluate_sets
 from ml.inference import Engine
+from ml.report import evaluation_table
 from recognition.selectors import serving_model_dir
 
 
 class Command(BaseCommand):
     help = (
-        "Accuracy of a model on MNIST test (raw and through preprocessing) and on folders of "
-        "labelled images (labels.csv: file,label). Prints a table and writes JSON."
+        "Every figure of a model against its floor, in one table: MNIST test (raw and through "
+        "preprocessing) and the measuring part of the realistic sets (single digits, lines, styles, "
+        "non-digits; built under --sets from MNIST test digits if missing): accuracy, rejections per "
+        "kind, ECE and AUROC. Writes JSON and the reliability diagram to var/."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("--model", type=Path, default=None,
                             help="artifact folder (default: the serving model)")
-        parser.add_argument("--images", type=Path, action="append", default=[], metavar="DIR",
-                            help="a folder with images and labels.csv; may be given several times")
-        parser.add_argument("--no-mnist", action="store_true", help="skip MNIST test")
+        parser.add_argument("--sets", type=Path, default=Path(settings.VAR_DIR) / "evalsets",
+                            help="where the evaluation sets are (built there if missing)")
+        parser.add_argument("--part", choices=[evalsets.MEASURE, evalsets.TUNE], default=evalsets.MEASURE,
+                            help="which part of the sets to measure on (the figures are the measuring part's)")
         parser.add_argument("--json", type=Path, default=None,
                             help="where to write the report (default: var/evaluation-<version>.json)")
 
-    def handle(self, *args, model=None, images=(), no_mnist=False, json=None, **options):
+    def handle(self, *args, model=None, sets=None, part=None, json=None, **options):
         try:
             engine = Engine(model or serving_model_dir())
         except ArtifactError as exc:
             raise CommandError(f"Cannot load the model: {exc}") from exc
-        report: dict = {"model_version": engine.version}
-        rows = []
-        if not no_mnist:
-            try:
-                mnist = data.load(settings.MNIST_DIR)
-            except data.DatasetError as exc:
-                raise CommandError(str(exc)) from exc
-            report["mnist_test"] = evaluate_mnist(engine, mnist.x_test, mnist.y_test)
-            for kind in ("raw", "preprocessed"):
-                part = report["mnist_test"][kind]
-                rows.append((f"MNIST test ({kind})", part["count"], part["accuracy"]))
-        for folder in images:
-            try:
-                result = evaluate_folder(engine, folder)
-            except (FileNotFoundError, ValueError) as exc:
-                raise CommandError(str(exc)) from exc
-            report.setdefault("folders", {})[str(folder)] = result
-            if "single_digits" in result:
-                rows.append((f"{folder} single digits", result["single_digits"]["count"],
-                             result["single_digits"]["accuracy"]))
-            if "lines" in result:
-                rows.append((f"{folder} lines (exact)", result["lines"]["count"],
-                             result["lines"]["exact_accuracy"]))
-        self.stdout.write(f"Model {engine.version}")
-        width = max([len(r[0]) for r in rows] + [10])
-        self.stdout.write(f"{'set'.ljust(width)}  {'images':>7}  {'accuracy':>9}")
-        for name, count, accuracy in rows:
-            self.stdout.write(f"{name.ljust(width)}  {count:>7}  {100 * accuracy:>8.2f}%")
-        out = json or Path(settings.VAR_DIR) / f"evaluation-{engine.version}.json"
-        out.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            mnist = data.load(settings.MNIST_DIR)
+        except data.DatasetError as exc:
+            raise CommandError(str(exc)) from exc
+        paths = evalsets.ensure(mnist.x_test, mnist.y_test, sets, part)
+        var = Path(settings.VAR_DIR)
+        var.mkdir(parents=True, exist_ok=True)
+        plot = var / f"reliability-{engine.version}-{part}.png"
+        report = {
+            "model_version": engine.version,
+            "part": part,
+            "calibration": engine.calibration.to_dict(),
+            "mnist": evaluate_mnist(engine, mnist.x_test, mnist.y_test),
+            "sets": evaluate_sets(engine, paths, plot=plot),
+        }
+        self.stdout.write(f"Model {engine.version}, {part} part of {sets}; calibration {report['calibration']}")
+        for line in evaluation_table(report):
+            self.stdout.write(line)
+        out = json or var / f"evaluation-{engine.version}.json"
         out.write_text(jsonlib.dumps(report, indent=2) + "\n")
-        self.stdout.write(f"Report written to {out}")
-
+        self.stdout.write(f"Report written to {out}; reliability diagram: {plot}")
