@@ -202,7 +202,11 @@ def train(*, mnist_dir: str | Path, out_dir: str | Path, config: TrainConfig = T
     }
     (artifact_dir / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n")
     if sets_dir is not None:
-        calibrate(artifact_dir, mnist, sets_dir)
+        # A quick run (a limit on the training images: tests, trials) is calibrated on a small
+        # tuning part of its own: the full one takes minutes to build.
+        quick = config.limit is not None
+        calibrate(artifact_dir, mnist, Path(sets_dir) / "quick" if quick else sets_dir,
+                  counts=QUICK_TUNING_COUNTS if quick else None)
     return artifact_dir
 
 
@@ -227,7 +231,11 @@ def _start_from(model, artifact: Path) -> None:
         new_layer.set_weights(weights)
 
 
-def calibrate(artifact_dir: Path, mnist: data.Mnist, sets_dir: str | Path) -> dict:
+QUICK_TUNING_COUNTS = {"singles": 200, "lines": 40, "styles": 80, "non_digits": 80}
+
+
+def calibrate(artifact_dir: Path, mnist: data.Mnist, sets_dir: str | Path,
+              counts: dict[str, int] | None = None) -> dict:
     """Fit the artifact's calibration (temperature, thresholds) on the tuning part of the
     sets in ``sets_dir`` (built there if missing), store it in its metadata.json with the
     options compared, and draw its reliability diagram."""
@@ -235,7 +243,7 @@ def calibrate(artifact_dir: Path, mnist: data.Mnist, sets_dir: str | Path) -> di
     from ml.inference import Engine
 
     started = time.perf_counter()
-    paths = evalsets.ensure(mnist.x_test, mnist.y_test, sets_dir, evalsets.TUNE)
+    paths = evalsets.ensure(mnist.x_test, mnist.y_test, sets_dir, evalsets.TUNE, counts)
     engine = Engine(artifact_dir)
     try:
         _, report = tuning.fit(engine, paths, plot=Path(artifact_dir) / "reliability.png")

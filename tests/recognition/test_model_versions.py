@@ -1,5 +1,6 @@
 import io
 import json
+import re
 import shutil
 import uuid
 from pathlib import Path
@@ -393,8 +394,9 @@ def test_train_model_with_feedback_registers_the_version_and_explains_its_decisi
     assert data["train_images"] == 500 + len(made) - heldout + data["styled_images"] + data["non_digit_images"]
     assert new.heldout_images == heldout and 0 <= new.heldout_accuracy <= 1
     assert f"{len(made) - heldout} images to train on, {heldout} held out" in text
-    # One epoch on 500 images is far below the shipped model on MNIST test: kept inactive.
-    assert f"Decision: {new.version} not activated: MNIST test accuracy" in text
+    # One epoch fine-tuned on 500 images beats the shipped model neither on MNIST test nor on
+    # the held-out slice: kept inactive, and the command says why (the rule is tested above).
+    assert re.search(rf"Decision: {new.version} not activated: (MNIST test|held-out) accuracy", text)
     assert ModelVersion.objects.get(is_active=True).version == shipped_version()
 
 
