@@ -113,7 +113,7 @@ def _probability_bars(digit: dict, *, height: int = 100, slot: int = 26) -> list
 class PredictionAdmin(StaffPermissions, admin.ModelAdmin):
     form = ReviewForm
     list_display = ["thumbnail", "owner_predictions", "source", "mode", "status", "answer", "confidence_percent",
-                    "not_sure", "feedback", "reviewed_label", "model_version", "created_at"]
+                    "feedback", "reviewed_label", "model_version", "created_at"]
     list_display_links = ["thumbnail", "answer"]
     list_filter = ["status", "source", "mode", NotSureFilter, AnswerFilter, HasFeedbackFilter, FeedbackDisagreesFilter,
                    ReviewedFilter, ConfidenceFilter, "model_version", "created_at"]

@@ -116,7 +116,9 @@ def test_on_a_phone_the_history_filters_fold_away_until_asked_for_or_set(live_se
     phone.get_by_test_id("filter-toggle").click()
     expect(form).to_be_visible()
     phone.select_option("#id_status", "done")
-    phone.get_by_test_id("filter-submit").click()
+    # Wait for the page the submit loads (the click can come while the collapse still slides).
+    with phone.expect_navigation(url=re.compile(r"status=done")):
+        phone.get_by_test_id("filter-submit").click()
     expect(phone).to_have_url(re.compile(r"status=done"))
     expect(form).to_be_visible()  # filters in use stay in sight
 
