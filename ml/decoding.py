@@ -67,7 +67,7 @@ class OpenedImage(NamedTuple):
     original: tuple[int, int]  # (height, width) as stored, turned upright
 
 
-def open_image(data: bytes) -> OpenedImage:
+def open_image(data: bytes, max_side: int = WORK_MAX_SIDE) -> OpenedImage:
     """Open and fully decode image bytes, safely.
 
     Refuses what is not a whole image of a supported format, or needs more memory than
@@ -76,7 +76,7 @@ def open_image(data: bytes) -> OpenedImage:
     The caller holds a decode slot (``_decode``) for as long as the full-size image lives.
     """
     with _refusing_unreadable():
-        image, (width, height) = _open(data)
+        image, (width, height) = _open(data, max_side)
         image.seek(0)
         image.load()
         # Read after load(): a PNG keeps its EXIF chunk after the pixels.
@@ -105,10 +105,10 @@ def check_image(data: bytes) -> str:
         return image.format
 
 
-def _open(data: bytes) -> tuple[Image.Image, tuple[int, int]]:
+def _open(data: bytes, max_side: int = WORK_MAX_SIDE) -> tuple[Image.Image, tuple[int, int]]:
     """The file opened (header only) and checked: a supported format, a sane size, a decode
     within MAX_DECODE_BYTES; and its (width, height) as stored. A JPEG is set to decode at
-    the smallest scale that keeps WORK_MAX_SIDE."""
+    the smallest scale that keeps ``max_side``."""
     if not data:
         raise ImageDecodeError("The file is empty.")
     image = Image.open(io.BytesIO(data))
@@ -118,7 +118,7 @@ def _open(data: bytes) -> tuple[Image.Image, tuple[int, int]]:
         raise ImageDecodeError(NOT_AN_IMAGE)
     if image.format in ("JPEG", "MPO"):
         # libjpeg decodes a big photo at 1/2, 1/4 or 1/8 scale directly.
-        image.draft("RGB", (WORK_MAX_SIDE, WORK_MAX_SIDE))
+        image.draft("RGB", (max_side, max_side))
     per_pixel = WEBP_BYTES_PER_PIXEL if image.format == "WEBP" else DECODE_BYTES_PER_PIXEL.get(image.mode, 9)
     if image.width * image.height * per_pixel > MAX_DECODE_BYTES:
         most = MAX_DECODE_BYTES / per_pixel * (width * height) / (image.width * image.height)
@@ -162,10 +162,10 @@ def decode_image(data: bytes) -> tuple[np.ndarray, tuple[int, int]]:
     return gray, original
 
 
-def _decode(data: bytes) -> tuple[np.ndarray, tuple[int, int], Plain | None]:
+def _decode(data: bytes, max_side: int = WORK_MAX_SIDE) -> tuple[np.ndarray, tuple[int, int], Plain | None]:
     with _decode_slots:  # the full-size image lives only in here
-        opened = open_image(data)
-        small = _shrink(opened.image)
+        opened = open_image(data, max_side)
+        small = _shrink(opened.image, max_side)
         original = opened.original
         del opened
     gray, plain = _to_gray(small)
@@ -180,12 +180,12 @@ def _check_format(image: Image.Image) -> str:
     return image.format
 
 
-def _shrink(image: Image.Image) -> Image.Image:
-    if max(image.size) <= WORK_MAX_SIDE:
+def _shrink(image: Image.Image, max_side: int = WORK_MAX_SIDE) -> Image.Image:
+    if max(image.size) <= max_side:
         return image
     if image.mode not in ("L", "LA", "RGB", "RGBA"):
         image = image.convert("RGBA" if _has_alpha(image) else "RGB")
-    scale = WORK_MAX_SIDE / max(image.size)
+    scale = max_side / max(image.size)
     size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
     return image.resize(size, Image.Resampling.BOX)
 
@@ -266,11 +266,13 @@ def _composite_gray(rgba: Image.Image, alpha: np.ndarray, colour_gray: np.ndarra
     return gray.astype(np.float32)
 
 
-def load(image: bytes | np.ndarray) -> tuple[np.ndarray, tuple[int, int], Plain | None]:
+def load(image: bytes | np.ndarray, max_side: int = WORK_MAX_SIDE) -> tuple[np.ndarray, tuple[int, int],
+                                                                           Plain | None]:
     """Bytes (any supported format) or an array (H, W) of 0-255 or 0-1 values -> [0, 1],
-    with the original (height, width) and, for a canvas drawing, the Plain around it."""
+    with the original (height, width) and, for a canvas drawing, the Plain around it.
+    Bytes are decoded at ``max_side`` at most (a page of many lines wants more than a line)."""
     if isinstance(image, (bytes, bytearray, memoryview)):
-        return _decode(bytes(image))
+        return _decode(bytes(image), max_side)
     array = np.asarray(image, dtype=np.float32)
     if array.ndim == 3 and array.shape[-1] == 1:
         array = array[..., 0]

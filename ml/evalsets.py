@@ -6,7 +6,8 @@ split. Temperature and thresholds are fitted on the tuning part only; the figure
 ``make evaluate`` come from the measuring part only.
 
 Four sets per part: realistic single digits, lines of 2-6 digits, the style set and the
-non-digit set. Each is a folder of images with ``labels.csv`` (file,label,kind).
+non-digit set. Each is a folder of images with ``labels.csv`` (file,label,kind). The page
+set (``ensure_pages``) is a fifth, built and measured apart, since pages cost more.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ml import negatives, styles, synthetic
+from ml import negatives, pagegen, styles, synthetic
 
 TUNE, MEASURE = "tune", "measure"
 PARTS = {TUNE: (0, 5000, 1501), MEASURE: (5000, 10000, 2503)}  # MNIST test indices [start, stop), seed
@@ -25,6 +26,10 @@ SETS = ("singles", "lines", "styles", "non_digits")
 COUNTS = {TUNE: {"singles": 3000, "lines": 600, "styles": 1600, "non_digits": 960},
           MEASURE: {"singles": 2000, "lines": 500, "styles": 1200, "non_digits": 800}}
 MANIFEST = "manifest.json"
+# The page set (ml/pagegen.py) is built and measured on its own: pages cost more to read.
+PAGES = "pages"
+PAGE_COUNTS = {TUNE: 300, MEASURE: 300}
+PAGE_SEED_OFFSET = 17
 
 
 def source_indices(part: str) -> np.ndarray:
@@ -64,3 +69,19 @@ def ensure(x_test: np.ndarray, y_test: np.ndarray, out_dir: str | Path, part: st
         synthetic.write_folder(make_set(name, x_test, y_test, part, count), paths[name])
     manifest.write_text(json.dumps(wanted) + "\n")
     return paths
+
+
+def ensure_pages(x_test: np.ndarray, y_test: np.ndarray, out_dir: str | Path, part: str,
+                 count: int | None = None) -> Path:
+    """The page set of ``part`` under ``out_dir/part/pages``, built unless already there."""
+    count = count or PAGE_COUNTS[part]
+    folder = Path(out_dir) / part / PAGES
+    seed = PARTS[part][2] + PAGE_SEED_OFFSET
+    wanted = {"part": part, "sources": list(PARTS[part]), "count": count, "seed": seed}
+    manifest = folder / MANIFEST
+    if manifest.is_file() and json.loads(manifest.read_text()) == wanted:
+        return folder
+    idx = source_indices(part)
+    synthetic.write_folder(pagegen.digit_pages(x_test[idx], y_test[idx], count, seed=seed), folder)
+    manifest.write_text(json.dumps(wanted) + "\n")
+    return folder

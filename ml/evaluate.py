@@ -51,7 +51,8 @@ class Outcome:
 
 
 def read_labels(folder: str | Path) -> list[tuple[Path, str, str]]:
-    """``labels.csv`` (file,label[,kind]) of a folder: a label is digits or NOT_A_DIGIT."""
+    """``labels.csv`` (file,label[,kind]) of a folder: a label is digits or NOT_A_DIGIT (a
+    page's: each line's digits, separated by single spaces)."""
     folder = Path(folder)
     path = folder / "labels.csv"
     if not path.is_file():
@@ -63,7 +64,7 @@ def read_labels(folder: str | Path) -> list[tuple[Path, str, str]]:
     triples = []
     for row in rows:
         label = row["label"].strip()
-        if not (label.isdigit() or label == NOT_A_DIGIT):
+        if not (all(part.isdigit() for part in label.split(" ")) or label == NOT_A_DIGIT):
             raise ValueError(f"{path}: label {label!r} of {row['file']} is neither digits nor {NOT_A_DIGIT!r}")
         triples.append((folder / row["file"], label, (row.get("kind") or "").strip()))
     return triples

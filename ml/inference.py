@@ -24,6 +24,7 @@ from ml.decoding import ImageDecodeError
 from ml.ink import NoDigitFound
 from ml.microbatch import MicroBatcher
 from ml.model import NOT_A_DIGIT_CLASS
+from ml.pages import PageLine, TooManyLines, find_lines
 from ml.preprocessing import Digit, digit_from
 from ml.preprocessing import prepare as find_image_ink
 from ml.segmentation import segment_digits, segment_ink
@@ -32,7 +33,7 @@ from ml.segmentation import segment_digits, segment_ink
 # and errors only, not its INFO lines about oneDNN and CPU features on every worker start.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-MODES = ("digit", "number")
+MODES = ("digit", "number", "page")
 CHUNK = 1024  # largest batch sent through the model at once: bounds memory per call
 MAX_MICRO_BATCH = 256  # images gathered from concurrent callers into one model call
 
@@ -75,8 +76,23 @@ class DigitResult:
 
 
 @dataclass(frozen=True)
+class LineResult:
+    """One line of a page, read as in number mode."""
+
+    digits: list[DigitResult]
+    confidence: float  # the chance that the line is right (as a number's)
+    box: tuple[int, int, int, int]
+    left_out: list[tuple[int, int, int, int]] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return "".join(str(d.digit) for d in self.digits)
+
+
+@dataclass(frozen=True)
 class Recognition:
-    """The answer for one image: one digit in "digit" mode, a left-to-right string in "number"."""
+    """The answer for one image: one digit in "digit" mode, a left-to-right string in
+    "number", lines top to bottom in "page" (``digits`` then holds every line's, in order)."""
 
     mode: str
     digits: list[DigitResult]
@@ -89,9 +105,12 @@ class Recognition:
     not_sure_below: float = 0.0  # the artifact's not-sure threshold (ml/calibration.py)
     # Single-digit mode given several digits: their reading as a number ("" otherwise).
     number_hint: str = ""
+    lines: list[LineResult] = field(default_factory=list)  # page mode
 
     @property
     def text(self) -> str:
+        if self.mode == "page":
+            return "\n".join(line.text for line in self.lines)
         return "".join(str(d.digit) for d in self.digits)
 
     @property
@@ -122,6 +141,30 @@ def answer(digits: list[Digit], probabilities: np.ndarray, *, mode: str,
     return Recognition(mode=mode, digits=results, model_version=model_version,
                        left_out=[mark[0] for mark in left_out],
                        confidence=float(np.prod(confidences)), not_sure_below=calibration.not_sure_below)
+
+
+def answer_page(lines: list[PageLine], probabilities: np.ndarray, *, calibration: Calibration,
+                model_version: str) -> Recognition | NotADigit:
+    """What to answer for a page, given the model's raw scores for every line's digits in
+    order. A line with no digit-like mark (a ruled line, a stray dash) is left out, and the
+    page's confidence is the chance that every line, and every left-out mark, is right."""
+    read, cursor = [], 0
+    for line in lines:
+        scores = probabilities[cursor : cursor + len(line.digits)]
+        cursor += len(line.digits)
+        read.append(answer(line.digits, scores, mode="number", calibration=calibration,
+                           model_version=model_version))
+    confidence = float(np.prod([result.confidence for result in read]))
+    kept = [LineResult(result.digits, result.confidence, line.box, result.left_out)
+            for line, result in zip(lines, read) if isinstance(result, Recognition)]
+    if not kept:
+        return NotADigit(confidence, min(read, key=lambda r: r.confidence).alternatives)
+    left_out = []
+    for line, result in zip(lines, read):
+        left_out += [line.box] if isinstance(result, NotADigit) else result.left_out
+    return Recognition(mode="page", digits=[d for line in kept for d in line.digits], lines=kept,
+                       model_version=model_version, left_out=left_out, confidence=confidence,
+                       not_sure_below=calibration.not_sure_below)
 
 
 def configure_threads(intra_op: int | None = None, inter_op: int | None = None) -> None:
@@ -213,20 +256,30 @@ class Engine:
 
     def prepare(self, images: list[bytes | np.ndarray], *, mode: str = "digit") -> list[
             list[Digit] | Exception]:
-        """Each image's digits as the model will see them, or why it has none."""
+        """Each image's digits as the model will see them (a page's, line after line), or
+        why it has none."""
         return [item if isinstance(item, Exception) else item[0] for item in self._prepare(images, mode)]
 
+    def prepare_pages(self, images: list[bytes | np.ndarray]) -> list[list[PageLine] | Exception]:
+        """Each page's lines, their digits as the model will see them, or why it has none."""
+        return [item if isinstance(item, Exception) else item[2] for item in self._prepare(images, "page")]
+
     def _prepare(self, images: list[bytes | np.ndarray], mode: str) -> list[
-            tuple[list[Digit], list[Digit] | None] | Exception]:
-        """Each image's digits, and in single-digit mode its digits as a number when the ink
-        may be several digits (see NUMBER_HINT_ASPECT); or why it has none."""
+            tuple[list[Digit], list[Digit] | None, list[PageLine] | None] | Exception]:
+        """Each image's digits; in single-digit mode its digits as a number when the ink
+        may be several digits (see NUMBER_HINT_ASPECT); in page mode its lines; or why it
+        has none."""
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
-        prepared: list[tuple[list[Digit], list[Digit] | None] | Exception] = []
+        prepared: list[tuple[list[Digit], list[Digit] | None, list[PageLine] | None] | Exception] = []
         for image in images:
             try:
                 if mode == "number":
-                    prepared.append((segment_digits(image, scorer=self._confidence), None))
+                    prepared.append((segment_digits(image, scorer=self._confidence), None, None))
+                    continue
+                if mode == "page":
+                    lines = find_lines(image, scorer=self._confidence)
+                    prepared.append(([d for line in lines for d in line.digits], None, lines))
                     continue
                 ink = find_image_ink(image)
                 digit = digit_from(ink, ink.mask)
@@ -235,8 +288,8 @@ class Engine:
                 number = None
                 if width >= NUMBER_HINT_ASPECT * height or pieces > 1:
                     number = segment_ink(ink, scorer=self._confidence)
-                prepared.append(([digit], number if number and len(number) > 1 else None))
-            except (ImageDecodeError, NoDigitFound) as exc:
+                prepared.append(([digit], number if number and len(number) > 1 else None, None))
+            except (ImageDecodeError, NoDigitFound, TooManyLines) as exc:
                 prepared.append(exc)
         return prepared
 
@@ -244,14 +297,14 @@ class Engine:
             Recognition | Exception]:
         """Recognise several images in one pass through the model.
 
-        Each entry is a Recognition, or the ImageDecodeError / NoDigitFound / NotADigit that
-        explains why that image has no answer; one bad image does not fail the others. In
-        single-digit mode, an image that reads as a number of two digits or more says so in
-        ``number_hint`` (on the Recognition or the NotADigit).
+        Each entry is a Recognition, or the ImageDecodeError / NoDigitFound / NotADigit /
+        TooManyLines that explains why that image has no answer; one bad image does not
+        fail the others. In single-digit mode, an image that reads as a number of two
+        digits or more says so in ``number_hint`` (on the Recognition or the NotADigit).
         """
         prepared = self._prepare(images, mode)
         groups = [digits for item in prepared if not isinstance(item, Exception)
-                  for digits in item if digits is not None]
+                  for digits in item[:2] if digits is not None]
         flat = [d.pixels for digits in groups for d in digits]
         probs = self.probabilities(np.stack(flat)) if flat else np.zeros((0, self.classes), np.float32)
         results: list[Recognition | Exception] = []
@@ -268,7 +321,12 @@ class Engine:
             if isinstance(item, Exception):
                 results.append(item)
                 continue
-            digits, number = item
+            digits, number, lines = item
+            if lines is not None:
+                results.append(answer_page(lines, probs[cursor : cursor + len(digits)],
+                                           calibration=self.calibration, model_version=self.version))
+                cursor += len(digits)
+                continue
             result = read(digits, mode)
             if number is not None:
                 as_number = read(number, "number")
@@ -281,7 +339,8 @@ class Engine:
         return results
 
     def recognize(self, image: bytes | np.ndarray, *, mode: str = "digit") -> Recognition:
-        """One image; raises ImageDecodeError, NoDigitFound or NotADigit when there is no answer."""
+        """One image; raises ImageDecodeError, NoDigitFound, NotADigit or TooManyLines when
+        there is no answer."""
         result = self.recognize_many([image], mode=mode)[0]
         if isinstance(result, Exception):
             raise result

@@ -125,12 +125,13 @@ def digit_from(ink: Ink, member: np.ndarray) -> Digit:
     return Digit(pixels=_render(soft, RENDER_THRESHOLD * ink.threshold), box=box)
 
 
-def prepare(image: bytes | np.ndarray) -> Ink:
-    """The ink of an image, found at the working size (see ml/decoding.py)."""
-    gray, original_shape, plain = load(image)
+def prepare(image: bytes | np.ndarray, max_side: int = WORK_MAX_SIDE) -> Ink:
+    """The ink of an image, found at the working size (see ml/decoding.py), or at most
+    ``max_side`` pixels a side."""
+    gray, original_shape, plain = load(image, max_side)
     longest = max(gray.shape)
-    if longest < WORK_MIN_SIDE or longest > WORK_MAX_SIDE:
-        factor = (WORK_MIN_SIDE if longest < WORK_MIN_SIDE else WORK_MAX_SIDE) / longest
+    if longest < WORK_MIN_SIDE or longest > max_side:
+        factor = (WORK_MIN_SIDE if longest < WORK_MIN_SIDE else max_side) / longest
         gray, plain = _resize(gray, factor), None
     return find_ink(gray, original_shape, plain)
 

@@ -82,3 +82,19 @@ def blend(a: np.ndarray, b: np.ndarray, weight: float) -> Image.Image:
     canvas as ``place`` draws one: a drawing ambiguous between them."""
     mixed = np.clip(weight * a.astype(np.float32) + (1 - weight) * b.astype(np.float32), 0, 255)
     return place(mixed.astype(np.uint8))
+
+
+def page_of(lines: list[list[np.ndarray]], *, indents: list[int], slopes: list[float] | None = None,
+            rotation: float = 0.0, height: int = 60, spacing: int = 40, margin: int = 40) -> Image.Image:
+    """Lines of digits one under the other, each at its own indent and slope (degrees), on
+    one white sheet, the whole sheet then turned by ``rotation`` degrees."""
+    slopes = slopes or [0.0] * len(lines)
+    strips = [line_of(digits, height=height, gap=height // 3, margin=0).rotate(
+        slope, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=255) for digits, slope in zip(lines, slopes)]
+    width = max(indent + s.width for indent, s in zip(indents, strips)) + 2 * margin
+    sheet = Image.new("L", (width, sum(s.height for s in strips) + spacing * (len(strips) - 1) + 2 * margin), 255)
+    top = margin
+    for indent, strip in zip(indents, strips):
+        sheet.paste(strip, (margin + indent, top))
+        top += strip.height + spacing
+    return sheet.rotate(rotation, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=255)

@@ -151,14 +151,14 @@ def test_no_more_than_the_set_number_of_images_decode_at_once(monkeypatch, decod
     running, most, lock = 0, 0, threading.Lock()
     real_open = decoding.open_image
 
-    def slow_open(data):
+    def slow_open(data, *args):
         nonlocal running, most
         with lock:
             running += 1
             most = max(most, running)
         try:
             time.sleep(0.05)
-            return real_open(data)
+            return real_open(data, *args)
         finally:
             with lock:
                 running -= 1
