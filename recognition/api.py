@@ -61,6 +61,14 @@ class DigitSerializer(serializers.Serializer):
     input_url = serializers.CharField(help_text="The 28x28 image the model saw, as PNG (in a preview, a data: URL).")
 
 
+class LineSerializer(serializers.Serializer):
+    number = serializers.CharField(help_text="The line's digits, left to right.")
+    confidence = serializers.FloatField(help_text="Calibrated: the probability that the whole line is right.")
+    box = serializers.ListField(child=serializers.IntegerField(), min_length=4, max_length=4,
+                                help_text="[x, y, width, height] of the line in the image's pixels.")
+    digits = DigitSerializer(many=True, help_text="The line's digits, as in number mode.")
+
+
 class HintSerializer(serializers.Serializer):
     code = serializers.ChoiceField(choices=[("looks_like_a_number", (
         "Single-digit mode was given several digits: `number` is how they read in number mode."))])
@@ -88,7 +96,9 @@ def _alternatives(digit: dict) -> list[dict]:
 class PredictionSerializer(serializers.ModelSerializer):
     digit = serializers.IntegerField(allow_null=True, read_only=True,
                                      help_text="The answer in single-digit mode, else null.")
-    number = serializers.SerializerMethodField(help_text="The digits left to right in number mode, else null.")
+    number = serializers.SerializerMethodField(help_text=(
+        "The digits left to right in number mode; in page mode the lines' numbers, top to bottom, "
+        "joined by newlines (\\n); else null."))
     probabilities = serializers.ListField(child=serializers.FloatField(), allow_null=True, read_only=True,
                                          help_text="Ten class probabilities in single-digit mode, else null.")
     digits = serializers.SerializerMethodField()
@@ -96,14 +106,18 @@ class PredictionSerializer(serializers.ModelSerializer):
     error = serializers.SerializerMethodField()
     error_code = serializers.SerializerMethodField(help_text=(
         "Why it failed, for programs: no_digit (a blank image), not_a_digit (ink, but no digit: "
-        "a scribble, a letter, a shape), unreadable or internal; null unless failed."))
+        "a scribble, a letter, a shape), unreadable, too_many_lines (a page of more lines than are "
+        "read) or internal; null unless failed."))
     not_sure = serializers.BooleanField(read_only=True, help_text=(
         "The answer's confidence is below the model's not-sure threshold: check it, or offer the "
         "alternatives. False while pending and when failed."))
     left_out = serializers.ListField(
         child=serializers.ListField(child=serializers.IntegerField(), min_length=4, max_length=4),
-        read_only=True, help_text="Number mode: [x, y, width, height] of each mark read as no digit and "
+        read_only=True, help_text="Number and page mode: [x, y, width, height] of each mark read as no digit and "
                                   "left out of the number.")
+    lines = serializers.SerializerMethodField(help_text=(
+        "Page mode: the lines found, top to bottom (the page's confidence is the probability that "
+        "every line is right); else null."))
     hint = serializers.SerializerMethodField()
     feedback_label = serializers.SerializerMethodField()
     image_url = serializers.SerializerMethodField()
@@ -111,23 +125,31 @@ class PredictionSerializer(serializers.ModelSerializer):
     class Meta:
         model = Prediction
         fields = ["id", "status", "mode", "digit", "number", "confidence", "not_sure", "probabilities", "digits",
-                  "left_out", "hint", "source", "model_version", "created_at", "completed_at", "error", "error_code",
+                  "lines", "left_out", "hint", "source", "model_version", "created_at", "completed_at", "error", "error_code",
                   "feedback_label", "image_url"]
         read_only_fields = fields
 
     def get_number(self, obj) -> str | None:
-        return obj.answer if obj.mode == Prediction.Mode.NUMBER and obj.answer else None
+        return obj.answer if obj.mode in (Prediction.Mode.NUMBER, Prediction.Mode.PAGE) and obj.answer else None
 
     @extend_schema_field(DigitSerializer(many=True))
     def get_digits(self, obj) -> list[dict]:
-        out = []
-        for index, digit in enumerate(obj.digits):
-            out.append({
-                "digit": digit["digit"], "confidence": digit["confidence"],
-                "probabilities": digit["probabilities"], "alternatives": _alternatives(digit),
-                "box": digit["box"], "input_url": self.input_url(obj, index),
-            })
-        return out
+        return [self.digit(obj, index, digit) for index, digit in enumerate(obj.digits)]
+
+    def digit(self, obj, index: int, digit: dict) -> dict:
+        return {
+            "digit": digit["digit"], "confidence": digit["confidence"],
+            "probabilities": digit["probabilities"], "alternatives": _alternatives(digit),
+            "box": digit["box"], "input_url": self.input_url(obj, index),
+        }
+
+    @extend_schema_field(LineSerializer(many=True, allow_null=True))
+    def get_lines(self, obj) -> list[dict] | None:
+        if obj.mode != Prediction.Mode.PAGE or obj.status != Prediction.Status.DONE:
+            return None
+        return [{"number": line["number"], "confidence": line["confidence"], "box": line["box"],
+                 "digits": [self.digit(obj, line["first"] + k, digit) for k, digit in enumerate(digits)]}
+                for line, digits in obj.line_digits()]
 
     def input_url(self, obj, index: int) -> str:
         url = reverse("recognition:model-input", args=[obj.pk, index])

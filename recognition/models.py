@@ -24,6 +24,7 @@ class Prediction(models.Model):
     class Mode(models.TextChoices):
         DIGIT = "digit", "Single digit"
         NUMBER = "number", "Number (a line of digits)"
+        PAGE = "page", "Page (lines of digits)"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -34,6 +35,7 @@ class Prediction(models.Model):
         NO_DIGIT = "no_digit", "No digit found"  # a blank or near-blank image
         NOT_A_DIGIT = "not_a_digit", "Not a digit"  # ink the model reads as no digit (a scribble, a shape)
         UNREADABLE = "unreadable", "Unreadable image"
+        TOO_MANY_LINES = "too_many_lines", "Too many lines"  # a page past ml.pages.MAX_LINES
         INTERNAL = "internal", "Internal error"
 
     # A random id: another person's prediction cannot be found by counting.
@@ -48,7 +50,9 @@ class Prediction(models.Model):
     mode = models.CharField(max_length=10, choices=Mode.choices, default=Mode.DIGIT)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
 
-    answer = models.CharField(max_length=64, blank=True, help_text="The digit, or the digits left to right.")
+    # A page's lines joined by newlines: 40 lines (ml.pages.MAX_LINES) of up to 32 digits.
+    answer = models.CharField(max_length=1400, blank=True,
+                              help_text="The digit, the digits left to right, or a page's lines, one a line.")
     # Calibrated: the probability that the whole answer is right.
     confidence = models.FloatField(null=True, blank=True)
     not_sure = models.BooleanField(default=False, help_text="Answered below the model's not-sure threshold.")
@@ -58,6 +62,9 @@ class Prediction(models.Model):
     digits = models.JSONField(default=list, blank=True)
     # Number mode: the boxes [x, y, w, h] of marks read as no digit and left out of the answer.
     left_out = models.JSONField(default=list, blank=True)
+    # Page mode, top to bottom: {"number", "confidence", "box": [x, y, w, h], "first": index of
+    # its first digit in ``digits``, "count": how many digits it has}.
+    lines = models.JSONField(default=list, blank=True)
     number_hint = models.CharField(max_length=64, blank=True,
                                    help_text="Single-digit mode given several digits: their reading as a number.")
     model_version = models.CharField(max_length=64, blank=True)
@@ -105,6 +112,10 @@ class Prediction(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status != self.Status.PENDING
+
+    def line_digits(self) -> list[tuple[dict, list[dict]]]:
+        """A page's lines, each with its digits (as stored in ``digits``)."""
+        return [(line, self.digits[line["first"] : line["first"] + line["count"]]) for line in self.lines]
 
     def model_input(self, index: int) -> np.ndarray:
         """The 28x28 uint8 image the model saw for digit ``index``."""

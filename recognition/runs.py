@@ -18,6 +18,7 @@ from django.utils import timezone
 from ml.decoding import ImageDecodeError
 from ml.inference import NotADigit
 from ml.ink import NoDigitFound
+from ml.pages import TooManyLines
 from recognition import selectors, transport
 from recognition.models import Prediction
 
@@ -117,6 +118,9 @@ def _outcome_fields(result, model_version: str, started_at) -> dict:
     elif isinstance(result, NoDigitFound):
         fields.update(status=Prediction.Status.FAILED, error_code=Prediction.ErrorCode.NO_DIGIT,
                       error=NO_DIGIT_MESSAGE)
+    elif isinstance(result, TooManyLines):
+        fields.update(status=Prediction.Status.FAILED, error_code=Prediction.ErrorCode.TOO_MANY_LINES,
+                      error=str(result))
     elif isinstance(result, ImageDecodeError):
         fields.update(status=Prediction.Status.FAILED, error_code=Prediction.ErrorCode.UNREADABLE,
                       error=str(result))
@@ -127,8 +131,19 @@ def _outcome_fields(result, model_version: str, started_at) -> dict:
         fields.update(status=Prediction.Status.DONE, answer=result.text,
                       confidence=round(result.confidence, 6), not_sure=result.not_sure,
                       digits=[_digit_payload(d) for d in result.digits],
-                      left_out=[list(box) for box in result.left_out], number_hint=result.number_hint)
+                      left_out=[list(box) for box in result.left_out], number_hint=result.number_hint,
+                      lines=_lines_payload(result.lines))
     return fields
+
+
+def _lines_payload(lines) -> list[dict]:
+    """A page's lines as stored: each points at its digits in the flat ``digits`` list."""
+    payload, first = [], 0
+    for line in lines:
+        payload.append({"number": line.text, "confidence": round(line.confidence, 6), "box": list(line.box),
+                        "first": first, "count": len(line.digits)})
+        first += len(line.digits)
+    return payload
 
 
 def predictions_requeue_stale() -> int:

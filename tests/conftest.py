@@ -189,6 +189,20 @@ def number_png(mnist_test):
     return encode(line_of([x[i] for i in picks])), "".join(str(y[i]) for i in picks)
 
 
+PAGE_PICKS = [[1, 2, 3], [4, 5], [6, 7, 8, 9]]
+
+
+@pytest.fixture
+def page_png(mnist_test):
+    """(PNG of three lines of MNIST test digits at different indents, turned 2 degrees, the
+    lines' labels top to bottom)."""
+    from tests.images import page_of
+
+    x, y = mnist_test
+    image = page_of([[x[i] for i in line] for line in PAGE_PICKS], indents=[0, 120, 40], rotation=2.0)
+    return encode(image), ["".join(str(y[i]) for i in line) for line in PAGE_PICKS]
+
+
 @pytest.fixture
 def blank_png():
     return encode(Image.new("L", (280, 280), 255))

@@ -255,3 +255,45 @@ def test_an_address_no_route_takes_is_a_json_404(owner, path):
 def test_has_feedback_other_than_true_or_false_is_400(owner):
     response = _client(owner).get(LIST, {"has_feedback": "null"})
     assert response.status_code == 400 and "has_feedback" in _error(response)["fields"]
+
+
+def test_a_page_answers_its_lines_top_to_bottom(owner, page_png, finished_prediction):
+    png, labels = page_png
+    prediction = finished_prediction(owner, png, mode="page", source="api")
+    body = _client(owner).get(f"{LIST}{prediction.pk}/").json()
+    assert body["status"] == "done" and body["mode"] == "page"
+    assert body["number"] == "\n".join(labels) and body["digit"] is None
+    assert [line["number"] for line in body["lines"]] == labels
+    for line in body["lines"]:
+        assert len(line["box"]) == 4 and 0 < line["confidence"] <= 1
+        assert "".join(str(d["digit"]) for d in line["digits"]) == line["number"]
+        assert all(d["input_url"] and len(d["probabilities"]) == 10 for d in line["digits"])
+    product = 1.0
+    for line in body["lines"]:
+        product *= line["confidence"]
+    assert body["confidence"] == pytest.approx(product, rel=1e-4)
+    assert len(body["digits"]) == sum(len(label) for label in labels)
+    prediction.refresh_from_db()
+    assert prediction.answer == "\n".join(labels) and [line["number"] for line in prediction.lines] == labels
+
+
+def test_a_page_over_the_line_limit_fails_with_a_clear_error(owner, page_png, finished_prediction, monkeypatch):
+    from ml import pages
+
+    monkeypatch.setattr(pages, "MAX_LINES", 2)
+    prediction = finished_prediction(owner, page_png[0], mode="page", source="api")
+    body = _client(owner).get(f"{LIST}{prediction.pk}/").json()
+    assert body["status"] == "failed" and body["error_code"] == "too_many_lines"
+    assert body["error"] == "The page has 3 lines; at most 2 are read. Send it in parts." and body["lines"] is None
+
+
+def test_other_modes_have_no_lines(owner, number_png, finished_prediction):
+    prediction = finished_prediction(owner, number_png[0], mode="number", source="api")
+    assert _client(owner).get(f"{LIST}{prediction.pk}/").json()["lines"] is None
+
+
+def test_the_batch_endpoint_takes_page_mode(owner, page_png):
+    response = _client(owner).post(f"{LIST}batch/", {"images": [base64.b64encode(page_png[0]).decode()],
+                                                     "mode": "page"}, format="json")
+    assert response.status_code == 202
+    assert Prediction.objects.get(pk=response.json()[0]["id"]).mode == "page"

@@ -61,6 +61,17 @@ def test_it_reads_a_number_for_a_signed_in_user_and_stores_nothing(owner, number
     assert Prediction.objects.count() == 0 and _files(media_in_tmp) == []
 
 
+def test_it_reads_a_page_line_by_line_and_stores_nothing(page_png, media_in_tmp):
+    response = APIClient().post(URL, {"image": _data_url(page_png[0]), "mode": "page"}, format="json")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["mode"] == "page" and body["number"] == "\n".join(page_png[1])
+    assert [line["number"] for line in body["lines"]] == page_png[1]
+    assert body["lines"][0]["digits"][0]["input_url"].startswith("data:image/png;base64,")
+    assert Prediction.objects.count() == 0 and _files(media_in_tmp) == []
+
+
 def test_a_blank_drawing_is_a_failed_answer_that_says_why(blank_png):
     response = APIClient().post(URL, {"image": _data_url(blank_png)}, format="json")
 

@@ -27,6 +27,15 @@ def test_the_schema_is_served_and_documents_every_endpoint(client):
         assert path in paths, path
 
 
+def test_the_schema_documents_page_mode_and_its_lines(client):
+    schema = client.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    components = schema["components"]["schemas"]
+    assert set(components["Line"]["properties"]) == {"number", "confidence", "box", "digits"}
+    assert "lines" in components["Prediction"]["properties"]
+    assert "page" in components["ModeEnum"]["enum"]
+    assert "too_many_lines" in components["ErrorCodeEnum"]["enum"]
+
+
 def test_the_docs_page_is_served_from_our_own_files(client):
     response = client.get("/api/v1/docs/")
     assert response.status_code == 200
