@@ -22,7 +22,7 @@ from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
 from ml.artifact import ArtifactError
@@ -131,14 +131,15 @@ class PredictionAdmin(StaffPermissions, admin.ModelAdmin):
     fieldsets = [
         ("What was submitted", {"fields": ["full_image", "owner_predictions", "source", "mode", "image_name",
                                            "image_bytes", "image_sha256", "created_at"]}),
-        ("What the model said", {"fields": ["status", "answer", "confidence", "not_sure", "model_inputs",
+        ("What the model said", {"fields": ["status", "answer", "confidence", "not_sure", "page_lines", "model_inputs",
                                             "left_out", "number_hint", "model_version", "error_code", "error",
                                             "attempts"]}),
         ("Review", {"fields": ["feedback_label", "feedback_at", "reviewed_label", "reviewed_at", "reviewer"]}),
         ("Timings", {"fields": ["queued_at", "started_at", "finished_at", "timings"]}),
     ]
     readonly_fields = ["full_image", "owner_predictions", "source", "mode", "image_name", "image_bytes",
-                       "image_sha256", "created_at", "status", "answer", "confidence", "not_sure", "model_inputs",
+                       "image_sha256", "created_at", "status", "answer", "confidence", "not_sure", "page_lines",
+                       "model_inputs",
                        "left_out", "number_hint",
                        "model_version", "error_code", "error", "attempts", "feedback_label", "feedback_at",
                        "reviewed_at", "reviewer", "queued_at", "started_at", "finished_at", "timings"]
@@ -190,6 +191,15 @@ class PredictionAdmin(StaffPermissions, admin.ModelAdmin):
         return format_html('<a href="{0}"><img src="{0}" alt="The submitted image" '
                            'style="max-width: 100%; max-height: 360px; background: #fff; border: 1px solid #ccc">'
                            '</a>', reverse("recognition:staff-image", args=[obj.pk]))
+
+    @admin.display(description="lines")
+    def page_lines(self, obj: Prediction):
+        if not obj.lines:
+            return "—"
+        return format_html_join(
+            "", '<div data-testid="admin-line">{}. <strong>{}</strong> ({}, {} digits, box {})</div>',
+            ((index, line["number"], percent(line["confidence"]), line["count"], line["box"])
+             for index, line in enumerate(obj.lines, start=1)))
 
     @admin.display(description="what the model saw")
     def model_inputs(self, obj: Prediction):

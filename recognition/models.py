@@ -113,6 +113,11 @@ class Prediction(models.Model):
     def is_finished(self) -> bool:
         return self.status != self.Status.PENDING
 
+    @property
+    def answer_digits(self) -> str:
+        """The answer as a label: a page's lines run together (a label is digits only)."""
+        return self.answer.replace("\n", "")
+
     def line_digits(self) -> list[tuple[dict, list[dict]]]:
         """A page's lines, each with its digits (as stored in ``digits``)."""
         return [(line, self.digits[line["first"] : line["first"] + line["count"]]) for line in self.lines]

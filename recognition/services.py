@@ -152,6 +152,8 @@ def prediction_delete(*, prediction: Prediction) -> None:
 def prediction_label_clean(*, prediction: Prediction, label: str) -> str:
     """``label`` stripped, if it is a valid answer for this prediction; else ValidationError."""
     label = (label or "").strip()
+    if prediction.mode == Prediction.Mode.PAGE:
+        label = "".join(label.split())  # a page's lines, run together: spaces and line breaks go
     if label:
         validate_label(label)
     if label and prediction.mode == Prediction.Mode.DIGIT and len(label) != 1:
@@ -174,11 +176,12 @@ def prediction_review(*, prediction: Prediction, label: str, reviewer) -> Predic
 def predictions_mark_reviewed(*, queryset: QuerySet[Prediction], reviewer) -> int:
     """Accept the best label there is for each "done" prediction not reviewed yet: the owner's
     feedback if any, else the model's answer. Returns how many were marked; a label staff
-    already set is never overwritten."""
+    already set is never overwritten. A page is left out: its answer has several lines,
+    and a label is one string of digits (a page's digits, line after line, set by hand)."""
     return (
         Prediction.objects.filter(pk__in=queryset.values("pk"), status=Prediction.Status.DONE,
                                   reviewed_label="")
-        .exclude(answer="")
+        .exclude(answer="").exclude(mode=Prediction.Mode.PAGE)
         .update(
             reviewed_label=Case(When(~Q(feedback_label=""), then=F("feedback_label")), default=F("answer")),
             reviewed_at=timezone.now(),

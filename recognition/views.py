@@ -25,7 +25,7 @@ from recognition.forms import FeedbackForm
 from recognition.models import Prediction
 
 HISTORY_PAGE_SIZE = 25
-CSV_COLUMNS = ["id", "created_at", "source", "mode", "status", "answer", "confidence", "feedback_label",
+CSV_COLUMNS = ["id", "created_at", "source", "mode", "status", "line", "answer", "confidence", "feedback_label",
                "model_version", "error"]
 
 
@@ -76,18 +76,24 @@ def history_export(request: HttpRequest) -> HttpResponse:
         # The history page shows what is wrong with the filters.
         return redirect(f"{reverse('recognition:history')}?{request.GET.urlencode()}")
     writer = csv.writer(_Echo())
-    rows = filterset.qs.values_list(*CSV_COLUMNS).iterator(chunk_size=500)
-    lines = chain([writer.writerow(CSV_COLUMNS)], (writer.writerow(_csv_row(row)) for row in rows))
+    fields = [column for column in CSV_COLUMNS if column != "line"] + ["lines"]
+    rows = filterset.qs.values_list(*fields).iterator(chunk_size=500)
+    lines = chain([writer.writerow(CSV_COLUMNS)],
+                  (writer.writerow(line) for row in rows for line in _csv_rows(dict(zip(fields, row)))))
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="digitrec-history.csv"'
     return response
 
 
-def _csv_row(row: tuple) -> list:
-    values = dict(zip(CSV_COLUMNS, row))
+def _csv_rows(values: dict) -> list[list]:
+    """A prediction's rows: one, or for a page one per line (numbered from 1, the top line),
+    with that line's number and confidence."""
     values["created_at"] = values["created_at"].isoformat()
     values["confidence"] = "" if values["confidence"] is None else values["confidence"]
-    return [values[column] for column in CSV_COLUMNS]
+    values["line"] = ""
+    pages = [{**values, "line": index, "answer": line["number"], "confidence": line["confidence"]}
+             for index, line in enumerate(values.pop("lines") or [], start=1)]
+    return [[row[column] for column in CSV_COLUMNS] for row in pages or [values]]
 
 
 def _render_detail(request: HttpRequest, prediction: Prediction, form: FeedbackForm) -> HttpResponse:

@@ -46,3 +46,12 @@ def small_control(field) -> str:
     if field.errors:
         css += " is-invalid"
     return field.as_widget(attrs={"class": css})
+
+
+LINE_COLOURS = 6  # .line-0 to .line-5 in recognition.css, used in turn
+
+
+@register.filter
+def line_colour(index: int) -> str:
+    """The CSS class of a page's line ``index``: one colour per line, in turn."""
+    return f"line-{int(index) % LINE_COLOURS}"

@@ -1,8 +1,8 @@
 // A drawing canvas for mouse, touch and pen (Pointer Events) with a stroke history for
 // undo: the draw page's and the home page's try-it canvas.
 //
-// Strokes are kept in the drawing's own coordinates (280 high; 280 wide for a digit, wider
-// for a number), whatever size the canvas is shown at. The canvas's pixel buffer follows
+// Strokes are kept in the drawing's own coordinates (280 high, or as high as a page; 280
+// wide for a digit, wider for a number or a page), whatever size the canvas is shown at. The canvas's pixel buffer follows
 // its displayed size times devicePixelRatio, so lines stay sharp on any screen, and the
 // exported PNG is always the drawing's own size.
 //
@@ -68,17 +68,20 @@ function paintStroke(target, stroke) {
   paintTail(target, stroke);
 }
 
-// The leftmost point any part of the stroke's ink reaches.
+// The leftmost and topmost points any part of the stroke's ink reaches.
 const leftEdge = (stroke) => Math.min(...stroke.points.map((p) => p.x - widthAt(stroke, p) / 2));
+const topEdge = (stroke) => Math.min(...stroke.points.map((p) => p.y - widthAt(stroke, p) / 2));
 
 export class DrawingPad extends EventTarget {
-  // widths: the drawing's width per mode; sizeTarget: the element whose --logical-width
-  // CSS uses to size the canvas (its parent by default).
-  constructor(canvas, { widths = { digit: 280 }, mode = "digit", hint = null, sizeTarget = null } = {}) {
+  // widths, heights: the drawing's size per mode (HEIGHT unless given); sizeTarget: the
+  // element whose --logical-width and --logical-height CSS uses to size the canvas (its
+  // parent by default).
+  constructor(canvas, { widths = { digit: 280 }, heights = {}, mode = "digit", hint = null, sizeTarget = null } = {}) {
     super();
     this.canvas = canvas;
     this.context = canvas.getContext("2d");
     this.widths = widths;
+    this.heights = heights;
     this.hint = hint;
     this.sizeTarget = sizeTarget ?? canvas.parentElement;
     this.tool = "pen";
@@ -95,6 +98,10 @@ export class DrawingPad extends EventTarget {
     return this.widths[this.mode];
   }
 
+  get height() {
+    return this.heights[this.mode] ?? HEIGHT;
+  }
+
   get isEmpty() {
     return this.strokes.length === 0;
   }
@@ -103,14 +110,15 @@ export class DrawingPad extends EventTarget {
     return this.strokes.some((s) => s.tool === "pen");
   }
 
-  // Switch the drawing's width. Strokes wholly beyond a narrower drawing would be hidden
-  // yet still undoable: they are removed, and their number returned for a warning.
+  // Switch the drawing's size. Strokes wholly beyond a smaller drawing would be hidden yet
+  // still undoable: they are removed, and their number returned for a warning.
   setMode(mode) {
     const changed = this.mode !== undefined && mode !== this.mode;
     this.mode = mode;
     const before = this.strokes.length;
-    this.strokes = this.strokes.filter((stroke) => leftEdge(stroke) < this.width);
+    this.strokes = this.strokes.filter((stroke) => leftEdge(stroke) < this.width && topEdge(stroke) < this.height);
     this.sizeTarget.style.setProperty("--logical-width", this.width);
+    this.sizeTarget.style.setProperty("--logical-height", this.height);
     this.fit();
     if (changed) this._changed("mode");
     return before - this.strokes.length;
@@ -134,7 +142,7 @@ export class DrawingPad extends EventTarget {
   exportCanvas() {
     const ink = document.createElement("canvas");
     ink.width = this.width;
-    ink.height = HEIGHT;
+    ink.height = this.height;
     const inkContext = ink.getContext("2d");
     for (const stroke of this.strokes) paintStroke(inkContext, stroke);
     const sheet = document.createElement("canvas");
@@ -177,7 +185,7 @@ export class DrawingPad extends EventTarget {
   }
 
   _useDrawingCoordinates() {
-    this.context.setTransform(this.canvas.width / this.width, 0, 0, this.canvas.height / HEIGHT, 0, 0);
+    this.context.setTransform(this.canvas.width / this.width, 0, 0, this.canvas.height / this.height, 0, 0);
   }
 
   // Where the pointer is, in drawing coordinates: the offset inside the canvas's content
@@ -186,7 +194,7 @@ export class DrawingPad extends EventTarget {
     const canvas = this.canvas;
     const rect = canvas.getBoundingClientRect();
     const x = ((event.clientX - rect.left - canvas.clientLeft) * this.width) / canvas.clientWidth;
-    const y = ((event.clientY - rect.top - canvas.clientTop) * HEIGHT) / canvas.clientHeight;
+    const y = ((event.clientY - rect.top - canvas.clientTop) * this.height) / canvas.clientHeight;
     const pressure = event.pointerType === "pen" && event.pressure > 0 ? event.pressure : 0.5;
     return { x, y, pressure };
   }

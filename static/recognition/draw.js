@@ -7,9 +7,16 @@ import { LiveAnswer } from "./live.js";
 import { clearResult, detailUrlFrom, markStale, recognize, renderResult } from "./result.js";
 
 // A number is drawn three times as wide as a digit; on a phone, twice, so that the canvas
-// stays tall enough to write in when it fills the screen's width.
+// stays tall enough to write in when it fills the screen's width. A page is as wide as a
+// number and taller than wide, room for several lines.
 const NARROW = window.matchMedia("(max-width: 575.98px)").matches;
-const WIDTHS = { digit: 280, number: NARROW ? 560 : 840 };
+const WIDTHS = { digit: 280, number: NARROW ? 560 : 840, page: NARROW ? 560 : 840 };
+const HEIGHTS = { page: NARROW ? 700 : 1050 };
+const DESCRIPTIONS = {
+  digit: ["Drawing area: draw one digit here", "Draw a digit here"],
+  number: ["Drawing area: write a number here, digits left to right", "Write a number here, e.g. 2025"],
+  page: ["Drawing area: a page, write numbers on it one line under another", "Write numbers, one under another"],
+};
 const LIVE_NOTE = "Live answer, not saved. Press Recognize to keep it in your history.";
 
 const page = document.getElementById("draw-page");
@@ -26,7 +33,7 @@ const detailUrl = detailUrlFrom(page.dataset.detailUrl);
 let busy = false;
 
 const pad = new DrawingPad(canvas, {
-  widths: WIDTHS, hint: document.getElementById("canvas-hint"), sizeTarget: page,
+  widths: WIDTHS, heights: HEIGHTS, hint: document.getElementById("canvas-hint"), sizeTarget: page,
   mode: document.querySelector('input[name="mode"]:checked')?.value ?? "digit",
 });
 pad.size = Number(sizeInput.value);
@@ -85,11 +92,9 @@ for (const radio of document.querySelectorAll('input[name="tool"]')) {
 }
 
 function describeMode(mode) {
-  canvas.setAttribute("aria-label", mode === "number"
-    ? "Drawing area: write a number here, digits left to right"
-    : "Drawing area: draw one digit here");
-  document.getElementById("canvas-hint").textContent = mode === "number"
-    ? "Write a number here, e.g. 2025" : "Draw a digit here";
+  const [label, hint] = DESCRIPTIONS[mode];
+  canvas.setAttribute("aria-label", label);
+  document.getElementById("canvas-hint").textContent = hint;
 }
 
 for (const radio of document.querySelectorAll('input[name="mode"]')) {
@@ -98,7 +103,8 @@ for (const radio of document.querySelectorAll('input[name="mode"]')) {
     // The drawing keeps its strokes: a digit drawn first stays at the left of a number.
     const removed = pad.setMode(radio.value);
     if (removed) {
-      statusLine.textContent = `${removed} stroke${removed > 1 ? "s" : ""} outside the square ` +
+      const area = pad.mode === "digit" ? "square" : "drawing";
+      statusLine.textContent = `${removed} stroke${removed > 1 ? "s" : ""} outside the ${area} ` +
         `${removed > 1 ? "were" : "was"} removed.`;
     }
   });

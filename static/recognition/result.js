@@ -2,45 +2,12 @@
 // bars and the 28x28 image the model saw for each digit, the boxes over the submitted
 // image, a link to the detail page and correct / wrong feedback; when the model is not
 // sure, its alternatives as buttons; when one digit was asked for and the image holds a
-// number, an offer to read it as one. Shared by the draw and upload pages. Everything from
-// the server goes in as text, never as HTML.
+// number, an offer to read it as one; a page's lines (page_result.js). Shared by the draw
+// and upload pages. Everything from the server goes in as text, never as HTML.
+import { el, percent, placeBoxes } from "./dom.js";
+import { pageImage, pageLines } from "./page_result.js";
 
-function el(tag, attributes = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) {
-    if (value === null || value === undefined || value === false) continue;
-    if (name === "class") node.className = value;
-    else if (name === "text") node.textContent = value;
-    else node.setAttribute(name, value === true ? "" : value);
-  }
-  node.append(...children.filter((child) => child !== null && child !== undefined));
-  return node;
-}
-
-function percent(value) {
-  return `${(value * 100).toFixed(1)}%`;
-}
-
-// Place each .digit-box (data-box="x,y,w,h" in image pixels) over its image, in percent of
-// the image's natural size, so the boxes follow the image as it scales.
-export function placeBoxes(container) {
-  const image = container.querySelector("img");
-  const place = () => {
-    if (!image.naturalWidth) return;
-    for (const box of container.querySelectorAll(".digit-box")) {
-      const [x, y, w, h] = box.dataset.box.split(",").map(Number);
-      Object.assign(box.style, {
-        left: `${(100 * x) / image.naturalWidth}%`,
-        top: `${(100 * y) / image.naturalHeight}%`,
-        width: `${(100 * w) / image.naturalWidth}%`,
-        height: `${(100 * h) / image.naturalHeight}%`,
-      });
-      box.hidden = false;
-    }
-  };
-  if (image.complete) place();
-  else image.addEventListener("load", place, { once: true });
-}
+export { placeBoxes };
 
 // A bar's value printed under it, so phones (no hover) can read it: whole percent.
 function shortPercent(value) {
@@ -91,7 +58,9 @@ function boxedImage(prediction, image) {
 }
 
 function feedbackControls(prediction, api) {
-  const answer = prediction.number ?? String(prediction.digit);
+  // A label is digits only: a page's lines run together.
+  const answer = (prediction.number ?? String(prediction.digit)).replaceAll("\n", "");
+  const page = prediction.mode === "page";
   const status = el("span", { class: "small", role: "status", "data-testid": "feedback-status" });
   const showStatus = (text, ok = true) => {
     status.textContent = text;
@@ -106,12 +75,13 @@ function feedbackControls(prediction, api) {
 
   const inputId = `label-${prediction.id}`;
   const input = el("input", { id: inputId, class: "form-control form-control-sm", inputmode: "numeric",
-    autocomplete: "off", pattern: prediction.mode === "digit" ? "[0-9]" : "[0-9]+",
-    maxlength: prediction.mode === "digit" ? 1 : 64, required: true, "data-testid": "feedback-label" });
+    autocomplete: "off", pattern: prediction.mode === "digit" ? "[0-9]" : page ? null : "[0-9]+",
+    maxlength: prediction.mode === "digit" ? 1 : page ? null : 64, required: true, "data-testid": "feedback-label" });
   // Not d-flex on the form itself: Bootstrap's !important display would beat [hidden].
   const form = el("form", { class: "feedback-form", hidden: true, novalidate: true }, el("div",
     { class: "d-flex flex-wrap align-items-center gap-2" },
-    el("label", { class: "small", for: inputId, text: prediction.mode === "digit" ? "The right digit:" : "The right number:" }),
+    el("label", { class: "small", for: inputId, text: prediction.mode === "digit" ? "The right digit:"
+      : page ? "The right digits, line after line:" : "The right number:" }),
     el("div", { style: "width: 8rem" }, input),
     el("button", { type: "submit", class: "btn btn-sm btn-primary", "data-testid": "feedback-save", text: "Save" })));
 
@@ -135,7 +105,7 @@ function feedbackControls(prediction, api) {
   });
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    const label = input.value.trim();
+    const label = page ? input.value.replace(/\s+/g, "") : input.value.trim();
     if (!/^[0-9]+$/.test(label) || (prediction.mode === "digit" && label.length !== 1)) {
       showStatus(prediction.mode === "digit" ? "Enter one digit, 0-9." : "Enter digits only.", false);
       return;
@@ -231,18 +201,23 @@ export function renderResult(container, prediction, { api, detailUrl, note = "",
 
   const answer = prediction.number ?? String(prediction.digit);
   const count = prediction.digits.length;
+  const page = prediction.mode === "page";
   container.append(el("div", { class: "result", "data-testid": "result" },
     el("div", { class: "result-summary mb-3" },
       el("div", {},
-        el("div", { class: "small text-body-secondary", text: count > 1 ? "Number" : "Digit" }),
-        el("output", { class: "result-answer", "data-testid": "result-digit", text: answer })),
+        el("div", { class: "small text-body-secondary",
+          text: page ? `${prediction.lines.length} line${prediction.lines.length > 1 ? "s" : ""}`
+            : count > 1 ? "Number" : "Digit" }),
+        page ? pageLines(prediction)
+          : el("output", { class: "result-answer", "data-testid": "result-digit", text: answer })),
       el("div", {},
-        el("div", { class: "small text-body-secondary", text: "Confidence" }),
+        el("div", { class: "small text-body-secondary", text: page ? "Confidence, all lines" : "Confidence" }),
         el("span", { class: "fs-4", "data-testid": "result-confidence", text: percent(prediction.confidence) })),
-      prediction.mode === "number" ? boxedImage(prediction, image) : null),
+      page ? pageImage(prediction, image) : prediction.mode === "number" ? boxedImage(prediction, image) : null),
     prediction.hint ? hintControls(prediction, readAsNumber) : null,
-    // The buttons record feedback on a stored prediction; a live preview has none.
-    prediction.not_sure && stored ? notSureControls(prediction, api) : null,
+    // The buttons record feedback on a stored prediction; a live preview has none. A page's
+    // choices would be whole pages: its lines' confidences say where to look instead.
+    prediction.not_sure && stored && !page ? notSureControls(prediction, api) : null,
     el("div", { class: "small text-body-secondary mb-1",
       text: count > 1 ? "What the model saw for each digit, and how sure it was of each answer:"
         : "What the model saw, and how sure it was of each answer:" }),

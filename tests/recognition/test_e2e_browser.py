@@ -222,3 +222,44 @@ def test_an_uploaded_number_in_single_digit_mode_is_offered_as_a_number_and_read
     _expect_a_result(item, number, digits=len(picks))
     expect(page.get_by_test_id("mode-number")).to_be_checked()
     assert sorted(Prediction.objects.filter(owner=user).values_list("mode", flat=True)) == ["digit", "number"]
+
+
+def test_it_reads_an_uploaded_page_line_by_line_and_shows_each_lines_box(live_server, page, user, password, page_png):
+    png, labels = page_png
+    log_in_at(page, f"{live_server.url}/upload/", user, password)
+    page.locator("label[for=mode-page]").click()
+
+    page.get_by_test_id("upload-input").set_input_files([{"name": "page.png", "mimeType": "image/png", "buffer": png}])
+
+    item = page.get_by_test_id("upload-item")
+    expect(item.get_by_test_id("result-line-number")).to_have_text(labels, timeout=RESULT_TIMEOUT_MS)
+    expect(item.get_by_test_id("result-line-box")).to_have_count(len(labels))
+    prediction = Prediction.objects.get(owner=user)
+    assert (prediction.mode, prediction.answer) == ("page", "\n".join(labels))
+
+    item.get_by_test_id("result-detail-link").click()
+    expect(page.get_by_test_id("detail-line-number")).to_have_text(labels)
+    boxes = page.get_by_test_id("line-box")
+    expect(boxes).to_have_count(len(labels))
+    colours = {boxes.nth(i).evaluate("node => getComputedStyle(node).borderTopColor") for i in range(len(labels))}
+    assert len(colours) == len(labels)  # one colour per line
+
+
+# Two numbers, one under the other, as fractions of the page canvas: "17" and "71".
+PAGE_STROKES = [[(0.1, 0.1), (0.1, 0.25)], [(0.18, 0.11), (0.3, 0.11), (0.22, 0.25)],
+                [(0.2, 0.5), (0.32, 0.5), (0.24, 0.64)], [(0.42, 0.49), (0.42, 0.64)]]
+
+
+def test_it_reads_numbers_drawn_one_under_another_on_the_page_canvas(live_server, page, user, password):
+    log_in_at(page, f"{live_server.url}/draw/", user, password)
+    page.locator("label[for=mode-page]").click()
+    canvas = page.get_by_test_id("draw-canvas").bounding_box()
+    assert canvas["height"] > canvas["width"]  # a page, taller than wide
+
+    draw(page, PAGE_STROKES)
+    page.get_by_test_id("recognize").click()
+
+    result = page.get_by_test_id("result-area")
+    expect(result.get_by_test_id("result-line-number")).to_have_text(["17", "71"], timeout=RESULT_TIMEOUT_MS)
+    prediction = Prediction.objects.get(owner=user)
+    assert (prediction.source, prediction.mode, prediction.answer) == ("draw", "page", "17\n71")

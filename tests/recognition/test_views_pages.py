@@ -15,7 +15,7 @@ from recognition.models import Prediction
 pytestmark = pytest.mark.django_db
 
 HISTORY = "/history/"
-CSV_HEADER = ["id", "created_at", "source", "mode", "status", "answer", "confidence", "feedback_label",
+CSV_HEADER = ["id", "created_at", "source", "mode", "status", "line", "answer", "confidence", "feedback_label",
               "model_version", "error"]
 
 
@@ -303,6 +303,17 @@ def test_it_exports_all_my_predictions_as_csv_with_a_header(owner, other, digit_
     assert by_id[str(seven.pk)]["created_at"] == seven.created_at.isoformat()
     assert by_id[str(blank.pk)]["status"] == "failed" and by_id[str(blank.pk)]["source"] == "upload"
     assert by_id[str(blank.pk)]["confidence"] == "" and by_id[str(blank.pk)]["error"] == blank.error
+
+
+def test_it_exports_a_page_as_one_row_per_line(owner, page_png, finished_prediction, owner_client):
+    page = finished_prediction(owner, page_png[0], mode="page")
+
+    rows = [dict(zip(CSV_HEADER, row)) for row in _csv(owner_client.get(reverse("recognition:history-export")))[1:]]
+
+    assert [(row["id"], row["line"], row["answer"]) for row in rows] == [
+        (str(page.pk), str(index), number) for index, number in enumerate(page_png[1], start=1)]
+    assert [float(row["confidence"]) for row in rows] == [line["confidence"] for line in page.lines]
+    assert all(row["mode"] == "page" and row["status"] == "done" for row in rows)
 
 
 def test_it_exports_only_the_rows_matching_the_filters(owner, digit_png, blank_png, finished_prediction, owner_client):

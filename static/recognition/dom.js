@@ -1,0 +1,38 @@
+// Building elements from data: everything from the server goes in as text, never as HTML.
+
+export function el(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (name === "class") node.className = value;
+    else if (name === "text") node.textContent = value;
+    else node.setAttribute(name, value === true ? "" : value);
+  }
+  node.append(...children.filter((child) => child !== null && child !== undefined));
+  return node;
+}
+
+export function percent(value) {
+  return `${(value * 100).toFixed(1)}%`;
+}
+
+// Place each .digit-box (data-box="x,y,w,h" in image pixels) over its image, in percent of
+// the image's natural size, so the boxes follow the image as it scales.
+export function placeBoxes(container) {
+  const image = container.querySelector("img");
+  const place = () => {
+    if (!image.naturalWidth) return;
+    for (const box of container.querySelectorAll(".digit-box")) {
+      const [x, y, w, h] = box.dataset.box.split(",").map(Number);
+      Object.assign(box.style, {
+        left: `${(100 * x) / image.naturalWidth}%`,
+        top: `${(100 * y) / image.naturalHeight}%`,
+        width: `${(100 * w) / image.naturalWidth}%`,
+        height: `${(100 * h) / image.naturalHeight}%`,
+      });
+      box.hidden = false;
+    }
+  };
+  if (image.complete) place();
+  else image.addEventListener("load", place, { once: true });
+}
