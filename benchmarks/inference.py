@@ -4,7 +4,9 @@
 
 Prints medians of repeated timed runs (our machines are shared and noisy). The canvas
 case is what the draw page sends (a 280x280 RGBA PNG with a transparent background);
-the photo case is a 640x480 JPEG of a digit on paper with noise.
+the photo case is a 640x480 JPEG of a digit on paper with noise. Page mode's cost is set
+beside a line's: a photographed line of six digits read in number mode, and a photographed
+page of five such lines (1200x900 JPEG) read in page mode.
 """
 from __future__ import annotations
 
@@ -58,6 +60,26 @@ def photo_jpeg() -> bytes:
     return buffer.getvalue()
 
 
+def _photo(width: int, height: int, lines: int, digits: int = 6) -> bytes:
+    """A JPEG of ``lines`` lines of ``digits`` block 7s and 1s on noisy paper."""
+    rng = np.random.default_rng(1)
+    sheet = np.full((height, width), 225.0) + rng.normal(0, 8, (height, width))
+    image = Image.fromarray(np.clip(sheet, 0, 255).astype(np.uint8))
+    draw = ImageDraw.Draw(image)
+    size, step = 90, height // (lines + 1)
+    for row in range(lines):
+        top = step // 2 + row * step + (step - size) // 2
+        for k in range(digits):
+            left = 60 + row * 15 + k * 105
+            if k % 2:
+                draw.line([(left + 30, top), (left + 30, top + size)], fill=30, width=9)
+            else:
+                draw.line([(left, top), (left + 60, top), (left + 20, top + size)], fill=30, width=9)
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=85)
+    return buffer.getvalue()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None, help="an artifact folder (default: the newest shipped one)")
@@ -78,6 +100,14 @@ def main() -> None:
     payload = canvas_png()
     rate = _median_rate(lambda: engine.recognize(payload), 1, args.seconds)
     print(f"end to end (decode, preprocess, model), canvas: {1000 / rate:.2f} ms per image")
+    line, page = _photo(760, 200, 1), _photo(1200, 900, 5)
+    assert engine.recognize(line, mode="number").text == "717171"
+    assert engine.recognize(page, mode="page").text == "\n".join(["717171"] * 5)
+    line_ms = 1000 / _median_rate(lambda: engine.recognize(line, mode="number"), 1, args.seconds)
+    page_ms = 1000 / _median_rate(lambda: engine.recognize(page, mode="page"), 1, args.seconds)
+    print(f"end to end, a line of 6 digits (760x200 JPEG, number mode): {line_ms:.1f} ms")
+    print(f"end to end, a page of 5 such lines (1200x900 JPEG, page mode): {page_ms:.1f} ms, "
+          f"{page_ms / line_ms:.1f}x a line ({page_ms / line_ms / 5:.2f}x per line)")
 
 
 if __name__ == "__main__":

@@ -75,7 +75,7 @@ def plot_training_curves(history: dict[str, list[float]], path: Path) -> None:
     plt.close(fig)
 
 
-# The floors of issue 15: (figure, its path in the evaluation report, at least / at most,
+# The floors of issue 15 and 19: (figure, its path in the evaluation report, at least / at most,
 # the floor, and which per-kind figure to list under it).
 FLOORS = [
     ("MNIST test, raw pixels", ("mnist", "raw", "accuracy"), ">=", 0.997, None),
@@ -89,6 +89,11 @@ FLOORS = [
     ("ECE, realistic single digits (15 bins)", ("sets", "singles", "ece"), "<=", 0.015, None),
     ("ECE, lines (confidence of the whole string)", ("sets", "lines", "ece"), None, None, None),
     ("AUROC right vs wrong, singles + non-digits", ("sets", "auroc_singles_and_non_digits"), ">=", 0.97, None),
+    # Issue 19's targets for page mode.
+    ("Pages of 2-5 lines, every line exact", ("sets", "pages", "accuracy"), ">=", 0.90, None),
+    ("Lines of the pages, exact", ("sets", "pages", "lines", "accuracy"), ">=", 0.97, None),
+    ("Pages whose lines were all found", ("sets", "pages", "line_count_right"), None, None, None),
+    ("ECE, pages (confidence that every line is right)", ("sets", "pages", "ece"), None, None, None),
 ]
 
 
