@@ -160,7 +160,7 @@ def _group(pieces: list[_Piece], height: float) -> list[_Line]:
     for piece in anchors:  # (sorted by left edge, so a line's pieces stay in x order)
         best, distance = None, JOIN_TOLERANCE * height
         for line in lines:
-            gap = abs(piece.y - line.course(piece.x, height))
+            gap = _off(line, piece, height)
             if gap < distance:
                 best, distance = line, gap
         if best is None:
@@ -169,8 +169,8 @@ def _group(pieces: list[_Piece], height: float) -> list[_Line]:
         best.pieces.append(piece)
     lines = _join_parts(lines, height)
     for piece in small:
-        nearest = min(lines, key=lambda line: abs(piece.y - line.course(piece.x, height)), default=None)
-        if nearest is None or abs(piece.y - nearest.course(piece.x, height)) > height:
+        nearest = min(lines, key=lambda line: _off(line, piece, height), default=None)
+        if nearest is None or _off(nearest, piece, height) > height:
             nearest = _Line()  # a mark on its own, between or beside the lines
             lines.append(nearest)
         nearest.pieces.append(piece)
