@@ -300,3 +300,29 @@ def test_an_empty_review_clears_the_label(staff, owner, digit_png, finished_pred
     services.prediction_review(prediction=prediction, label="", reviewer=staff)
     prediction.refresh_from_db()
     assert prediction.reviewed_label == "" and prediction.reviewed_at is None and prediction.reviewed_by is None
+
+
+def test_a_page_shows_its_lines_in_the_list_and_the_detail(staff_client, owner, page_png, finished_prediction):
+    page = finished_prediction(owner, page_png[0], mode="page")
+
+    listing = staff_client.get(reverse(CHANGELIST), {"mode__exact": "page"})
+    detail = staff_client.get(reverse("admin:recognition_prediction_change", args=[page.pk]))
+
+    assert listed(listing) == {page.pk}
+    assert detail.status_code == 200
+    html = detail.content.decode()
+    assert html.count('data-testid="admin-line"') == len(page_png[1])
+    for index, number in enumerate(page_png[1], start=1):
+        assert f"{index}. <strong>{number}</strong>" in html
+    assert html.count('data-testid="admin-prob-chart"') == sum(len(number) for number in page_png[1])
+
+
+def test_mark_reviewed_leaves_a_page_to_a_label_set_by_hand(staff_client, staff, owner, page_png, finished_prediction):
+    page = finished_prediction(owner, page_png[0], mode="page")
+
+    response = staff_client.post(reverse(CHANGELIST), {"action": "mark_reviewed", "_selected_action": [page.pk]},
+                                 follow=True)
+
+    assert "Marked 0 predictions reviewed; 1 left as they were" in response.content.decode()
+    page.refresh_from_db()
+    assert page.reviewed_label == ""

@@ -224,3 +224,14 @@ def test_a_rotated_camera_jpeg_is_accepted_and_stored_as_jpg(owner, mnist_test):
     photo = encode(place(mnist_test[0][0]).transpose(Image.Transpose.ROTATE_90), "JPEG", exif=exif.tobytes())
     prediction = services.prediction_create(owner=owner, image=photo, source="upload")
     assert prediction.image.name.endswith(".jpg")
+
+
+def test_feedback_on_a_page_is_its_digits_line_after_line(owner, page_png, finished_prediction):
+    page = finished_prediction(owner, page_png[0], mode="page")
+
+    services.prediction_give_feedback(prediction=page, label="  ".join(page_png[1]) + "\n")
+
+    page.refresh_from_db()
+    assert page.feedback_label == "".join(page_png[1])
+    with pytest.raises(ValidationError):
+        services.prediction_give_feedback(prediction=page, label="12 a4")

@@ -466,3 +466,14 @@ def test_the_detail_page_prints_each_probability_under_its_bar(owner, owner_clie
 
     values = re.findall(r'data-testid="prob-value">([^<]*)<', html)
     assert len(values) == 10 and values[int(digit_png[1])] in ("100", "99", "98", "97")
+
+
+def test_the_history_shows_a_page_line_under_line_and_filters_by_page_mode(owner, page_png, digit_png,
+                                                                         finished_prediction, owner_client):
+    page = finished_prediction(owner, page_png[0], mode="page")
+    finished_prediction(owner, digit_png[0])
+
+    response = owner_client.get(HISTORY, {"mode": "page"})
+
+    assert _row_ids(response) == [str(page.pk)]
+    assert "<br>".join(page_png[1]) in response.content.decode()
