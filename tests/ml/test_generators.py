@@ -5,7 +5,7 @@ import json
 import numpy as np
 from PIL import Image
 
-from ml import evalsets, negatives, styles, synthetic
+from ml import evalsets, negatives, pagegen, styles, synthetic
 
 
 def _fake_test_split():
@@ -72,3 +72,20 @@ def test_it_writes_a_part_once_and_reuses_it(tmp_path, mnist):
     stamp = (paths["singles"] / "labels.csv").stat().st_mtime_ns
     evalsets.ensure(mnist.x_test, mnist.y_test, tmp_path, evalsets.MEASURE, counts)
     assert (paths["singles"] / "labels.csv").stat().st_mtime_ns == stamp
+
+
+def test_it_makes_pages_of_two_to_five_lines_of_one_to_eight_digits_from_its_parts_digits(tmp_path):
+    x, y = _fake_test_split()
+    folder = evalsets.ensure_pages(x, y, tmp_path, evalsets.MEASURE, count=6)
+    rows = [row.split(",") for row in (folder / "labels.csv").read_text().splitlines()[1:]]
+    assert len(rows) == 6
+    for name, label, _ in rows:
+        lines = label.split(" ")
+        assert 2 <= len(lines) <= 5 and all(1 <= len(line) <= 8 and line.isdigit() for line in lines)
+        # Pen-drawn styles bring their own digit; the rest are the measuring part's 6s.
+        assert set(label.replace(" ", "")) <= {"6", "1", "7", "4", "9"}
+        Image.open(folder / name).verify()
+    stamp = (folder / "labels.csv").stat().st_mtime_ns
+    evalsets.ensure_pages(x, y, tmp_path, evalsets.MEASURE, count=6)
+    assert (folder / "labels.csv").stat().st_mtime_ns == stamp
+    assert [s.data for s in pagegen.digit_pages(x, y, 2, seed=5)] == [s.data for s in pagegen.digit_pages(x, y, 2, seed=5)]
