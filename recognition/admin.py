@@ -181,7 +181,7 @@ class PredictionAdmin(StaffPermissions, admin.ModelAdmin):
     def feedback(self, obj: Prediction):
         if not obj.feedback_label:
             return ""
-        if obj.feedback_label != obj.answer:
+        if obj.feedback_label != obj.answer_digits:
             return format_html('<strong title="differs from the answer">{} &ne; {}</strong>',
                                obj.feedback_label, obj.answer or "—")
         return obj.feedback_label

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.db.models import F, Q
+from django.db.models import Q
 from django.db.models.functions import Length
+
+from recognition.models import answer_as_label
 
 
 class _Choice(admin.SimpleListFilter):
@@ -40,8 +42,8 @@ class FeedbackDisagreesFilter(_Choice):
     title = "feedback vs answer"
     parameter_name = "feedback_disagrees"
     options = {
-        "yes": ("Disagrees", ~Q(feedback_label="") & ~Q(feedback_label=F("answer"))),
-        "no": ("Agrees", ~Q(feedback_label="") & Q(feedback_label=F("answer"))),
+        "yes": ("Disagrees", ~Q(feedback_label="") & ~Q(feedback_label=answer_as_label())),
+        "no": ("Agrees", ~Q(feedback_label="") & Q(feedback_label=answer_as_label())),
     }
 
 

@@ -17,7 +17,7 @@ from django.utils import timezone
 from ml.artifact import ArtifactError, load_metadata
 from ml.calibration import expected_calibration_error, plot_reliability
 from recognition import selectors
-from recognition.models import ModelVersion, Prediction
+from recognition.models import ModelVersion, Prediction, answer_as_label
 
 LOW_CONFIDENCE = 0.8  # below this an answer is "unsure": the share is a health figure
 MODEL_PLOTS = ("reliability", "confusion_matrix", "training_curves")  # PNGs an artifact may hold
@@ -58,7 +58,7 @@ def measured_accuracy() -> dict:
     labelled images the model gave no answer for."""
     labelled = with_truth()
     figures = labelled.filter(status=Prediction.Status.DONE).aggregate(
-        count=Count("pk"), correct=Count("pk", filter=Q(truth=F("answer"))))
+        count=Count("pk"), correct=Count("pk", filter=Q(truth=answer_as_label())))
     count, correct = figures["count"], figures["correct"]
     return {"count": count, "correct": correct, "accuracy": correct / count if count else None,
             "unanswered": labelled.filter(status=Prediction.Status.FAILED).count()}
@@ -87,7 +87,7 @@ def review_queue(*, limit: int = 10) -> dict[str, list[Prediction]]:
                   .select_related("owner"))
     return {
         "least_confident": list(unreviewed.filter(confidence__isnull=False).order_by(*REVIEW_ORDER)[:limit]),
-        "disputed": list(unreviewed.exclude(feedback_label="").exclude(feedback_label=F("answer"))
+        "disputed": list(unreviewed.exclude(feedback_label="").exclude(feedback_label=answer_as_label())
                          .order_by("-feedback_at")[:limit]),
     }
 

@@ -4,8 +4,14 @@ import uuid
 import numpy as np
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Replace
 
 from recognition.validators import validate_label
+
+
+def answer_as_label():
+    """The answer as a label compares with it in a query: a page's lines run together."""
+    return Replace(models.F("answer"), models.Value("\n"), models.Value(""))
 
 
 class Prediction(models.Model):

@@ -326,3 +326,14 @@ def test_mark_reviewed_leaves_a_page_to_a_label_set_by_hand(staff_client, staff,
     assert "Marked 0 predictions reviewed; 1 left as they were" in response.content.decode()
     page.refresh_from_db()
     assert page.reviewed_label == ""
+
+
+def test_feedback_agreeing_with_a_page_line_after_line_counts_as_agreeing(staff_client, owner, page_png,
+                                                                          finished_prediction):
+    page = finished_prediction(owner, page_png[0], mode="page")
+    services.prediction_give_feedback(prediction=page, label=" ".join(page_png[1]))
+
+    agrees = staff_client.get(reverse(CHANGELIST), {"feedback_disagrees": "no"})
+    disagrees = staff_client.get(reverse(CHANGELIST), {"feedback_disagrees": "yes"})
+
+    assert listed(agrees) == {page.pk} and listed(disagrees) == set()
