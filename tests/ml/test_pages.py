@@ -1,4 +1,6 @@
 """Page mode: lines found top to bottom, at any indent, sloped, on a turned page."""
+import io
+
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
@@ -83,7 +85,7 @@ def test_the_engine_reads_every_line_and_multiplies_their_confidences(engine, mn
 
 def test_a_ruled_line_of_its_own_is_left_out_of_the_page(engine, mnist_test):
     png, labels = _page(mnist_test, picks=LINES[:2], indents=[0, 60], spacing=120)
-    sheet = Image.open(__import__("io").BytesIO(png)).convert("L")
+    sheet = Image.open(io.BytesIO(png)).convert("L")
     ImageDraw.Draw(sheet).line([(30, sheet.height // 2), (sheet.width - 30, sheet.height // 2)], fill=0, width=4)
     result = engine.recognize(encode(sheet), mode="page")
     assert [line.text for line in result.lines] == labels
@@ -97,3 +99,14 @@ def test_a_page_of_marks_only_is_not_a_digit(engine):
         draw.line([(40, y), (560, y)], fill=0, width=4)
     with pytest.raises(NotADigit):
         engine.recognize(encode(sheet), mode="page")
+
+
+def test_a_large_photo_of_a_page_is_read_at_the_page_size(mnist_test):
+    png, labels = _page(mnist_test, rotation=2.0)
+    page = Image.open(io.BytesIO(png)).convert("RGB")
+    big = page.resize((page.width * 5, page.height * 5), Image.Resampling.BICUBIC)
+    ink = pages.prepare(encode(big, "JPEG", quality=85), pages.PAGE_MAX_SIDE)
+    assert ink.scale == pytest.approx(pages.PAGE_MAX_SIDE / max(big.size), rel=0.01)
+    found = pages.find_lines(encode(big, "JPEG", quality=85))
+    assert _digit_counts(found) == [len(label) for label in labels]
+    assert found[-1].box[1] + found[-1].box[3] > 0.7 * big.height  # boxes in the photo's own pixels
