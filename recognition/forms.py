@@ -7,7 +7,8 @@ class FeedbackForm(forms.Form):
     label = forms.CharField(
         label="The right answer",
         max_length=64,
-        help_text="Digits only, as they are written (one digit for a single-digit prediction).",
+        help_text="Digits only, as they are written (one digit for a single-digit prediction; for a page, "
+                  "its lines one after another).",
         widget=forms.TextInput(attrs={
             "class": "form-control", "inputmode": "numeric", "autocomplete": "off",
             "data-testid": "feedback-label",
