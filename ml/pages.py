@@ -4,7 +4,7 @@ The page's ink is found once, at a larger working size than a line's (PAGE_MAX_S
 its pieces (connected components) are grouped into lines: the page's skew is estimated by
 maximising the variance of the ink's horizontal projection over small angles, and in the
 deskewed frame each digit-sized piece, taken left to right, joins the line whose course
-(its recent centres and its own slope) passes closest to it. Lines may so start at any
+(its nearest centres, carried on by its own slope or level) passes closest to it. Lines may so start at any
 indent and slope a little on their own. Small pieces (the bar of a 5, a dot) then join the
 nearest line. Each line is cut into digits by ml/segmentation.py, as in number mode.
 """
@@ -43,8 +43,6 @@ SKEW_SAMPLE = 20000
 
 class TooManyLines(ValueError):
     """The page has more lines than MAX_LINES; the message is fit to show a person."""
-
-    error_code = "too_many_lines"
 
     def __init__(self, count: int, most: int = MAX_LINES):
         super().__init__(f"The page has {count} lines; at most {most} are read. Send it in parts.")

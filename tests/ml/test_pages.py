@@ -110,3 +110,20 @@ def test_a_large_photo_of_a_page_is_read_at_the_page_size(mnist_test):
     found = pages.find_lines(encode(big, "JPEG", quality=85))
     assert _digit_counts(found) == [len(label) for label in labels]
     assert found[-1].box[1] + found[-1].box[3] > 0.7 * big.height  # boxes in the photo's own pixels
+
+
+def _tall_page(mnist_test, lines: int) -> bytes:
+    x, _ = mnist_test
+    picks = [[i, i + 1] for i in range(lines)]
+    return encode(page_of([[x[i] for i in line] for line in picks], indents=[(7 * i) % 60 for i in range(lines)],
+                          height=40, spacing=30))
+
+
+def test_a_page_of_forty_lines_is_read_line_by_line(mnist_test):
+    assert _digit_counts(pages.find_lines(_tall_page(mnist_test, 40))) == [2] * 40
+
+
+def test_a_page_of_more_than_forty_lines_is_refused_before_it_is_read(mnist_test):
+    png = _tall_page(mnist_test, 41)
+    with pytest.raises(pages.TooManyLines, match="^The page has 41 lines; at most 40 are read. Send it in parts.$"):
+        pages.find_lines(png)
