@@ -113,8 +113,8 @@ class PredictionSerializer(serializers.ModelSerializer):
         "alternatives. False while pending and when failed."))
     left_out = serializers.ListField(
         child=serializers.ListField(child=serializers.IntegerField(), min_length=4, max_length=4),
-        read_only=True, help_text="Number and page mode: [x, y, width, height] of each mark read as no digit and "
-                                  "left out of the number.")
+        read_only=True, help_text="Number and page mode: [x, y, width, height] of each mark read as no digit "
+                                  "and left out of the number (on a page, also a line with no digit).")
     lines = serializers.SerializerMethodField(help_text=(
         "Page mode: the lines found, top to bottom (the page's confidence is the probability that "
         "every line is right); else null."))
@@ -125,8 +125,8 @@ class PredictionSerializer(serializers.ModelSerializer):
     class Meta:
         model = Prediction
         fields = ["id", "status", "mode", "digit", "number", "confidence", "not_sure", "probabilities", "digits",
-                  "lines", "left_out", "hint", "source", "model_version", "created_at", "completed_at", "error", "error_code",
-                  "feedback_label", "image_url"]
+                  "lines", "left_out", "hint", "source", "model_version", "created_at", "completed_at", "error",
+                  "error_code", "feedback_label", "image_url"]
         read_only_fields = fields
 
     def get_number(self, obj) -> str | None:

@@ -1,8 +1,9 @@
 // A drawing canvas for mouse, touch and pen (Pointer Events) with a stroke history for
 // undo: the draw page's and the home page's try-it canvas.
 //
-// Strokes are kept in the drawing's own coordinates (280 high, or as high as a page; 280
-// wide for a digit, wider for a number or a page), whatever size the canvas is shown at. The canvas's pixel buffer follows
+// Strokes are kept in the drawing's own coordinates (280 high, or as high as a page;
+// 280 wide for a digit, wider for a number or a page), whatever size the canvas is
+// shown at. The canvas's pixel buffer follows
 // its displayed size times devicePixelRatio, so lines stay sharp on any screen, and the
 // exported PNG is always the drawing's own size.
 //

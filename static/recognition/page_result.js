@@ -16,7 +16,8 @@ export function pageLines(prediction) {
 
 export function pageImage(prediction, image) {
   const frame = el("div", { class: "boxed-image page-image" },
-    el("img", { src: prediction.image_url ?? image, alt: "The submitted page, with a box around each line found" }));
+    el("img", { src: prediction.image_url ?? image,
+      alt: "The submitted page, with a box around each line found" }));
   prediction.lines.forEach((line, index) => {
     frame.append(el("div", { class: `digit-box line-box ${colour(index)}`, "data-box": line.box.join(","),
       hidden: true, "data-testid": "result-line-box" }, el("span", { class: "digit-box-label", text: String(index + 1) })));
