@@ -3,9 +3,9 @@
 //
 // Strokes are kept in the drawing's own coordinates (280 high, or as high as a page;
 // 280 wide for a digit, wider for a number or a page), whatever size the canvas is
-// shown at. The canvas's pixel buffer follows
-// its displayed size times devicePixelRatio, so lines stay sharp on any screen, and the
-// exported PNG is always the drawing's own size.
+// shown at. The canvas's pixel buffer follows its displayed size times
+// devicePixelRatio, so lines stay sharp on any screen, and the exported PNG is always
+// the drawing's own size.
 //
 // Events: "strokestart", then "change" with detail.reason "stroke", "undo", "clear" or
 // "mode" whenever the drawing itself changed.

@@ -20,7 +20,8 @@ export function pageImage(prediction, image) {
       alt: "The submitted page, with a box around each line found" }));
   prediction.lines.forEach((line, index) => {
     frame.append(el("div", { class: `digit-box line-box ${colour(index)}`, "data-box": line.box.join(","),
-      hidden: true, "data-testid": "result-line-box" }, el("span", { class: "digit-box-label", text: String(index + 1) })));
+      hidden: true, "data-testid": "result-line-box" },
+    el("span", { class: "digit-box-label", text: String(index + 1) })));
     for (const digit of line.digits) {
       frame.append(el("div", { class: `digit-box ${colour(index)}`, "data-box": digit.box.join(","), hidden: true },
         el("span", { class: "digit-box-label", text: String(digit.digit) })));
