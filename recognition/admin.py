@@ -85,7 +85,7 @@ class _Echo:
 
 CSV_COLUMNS = {
     "id": "id", "owner": "owner__username", "created_at": "created_at", "source": "source", "mode": "mode",
-    "status": "status", "answer": "answer", "confidence": "confidence", "not_sure": "not_sure",
+    "status": "status", "line": None, "answer": "answer", "confidence": "confidence", "not_sure": "not_sure",
     "feedback_label": "feedback_label", "reviewed_label": "reviewed_label", "reviewed_by": "reviewed_by__username", "reviewed_at": "reviewed_at",
     "model_version": "model_version", "error_code": "error_code", "queued_at": "queued_at",
     "started_at": "started_at", "finished_at": "finished_at",
@@ -100,6 +100,14 @@ def _csv_cell(value) -> str:
     text = str(value)
     # A spreadsheet would run a cell starting with these as a formula (a user names themselves).
     return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+def _csv_rows(values: dict) -> list[dict]:
+    """A prediction's rows: one, or for a page one per line (numbered from 1, the top line),
+    with that line's number and confidence."""
+    lines = values.pop("lines") or []
+    return [{**values, "line": index, "answer": line["number"], "confidence": line["confidence"]}
+            for index, line in enumerate(lines, start=1)] or [values]
 
 
 def _probability_bars(digit: dict, *, height: int = 100, slot: int = 26) -> list[dict]:
@@ -255,12 +263,14 @@ class PredictionAdmin(StaffPermissions, admin.ModelAdmin):
     @admin.action(description="Export the selected predictions as CSV")
     def export_csv(self, request, queryset):
         writer = csv.writer(_Echo())
-        rows = queryset.order_by("-created_at").values_list(*CSV_COLUMNS.values()).iterator(chunk_size=500)
+        fields = [field for field in CSV_COLUMNS.values() if field] + ["lines"]
+        rows = queryset.order_by("-created_at").values_list(*fields).iterator(chunk_size=500)
 
         def lines():
             yield writer.writerow(CSV_COLUMNS.keys())
             for row in rows:
-                yield writer.writerow([_csv_cell(value) for value in row])
+                for values in _csv_rows(dict(zip(fields, row))):
+                    yield writer.writerow([_csv_cell(values.get(field or "line")) for field in CSV_COLUMNS.values()])
 
         response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="digitrec-predictions.csv"'

@@ -66,7 +66,7 @@ class Prediction(models.Model):
     # probability] x 3, likeliest first], "box": [x, y, w, h], "pixels": base64 of the 28x28
     # bytes the model saw}.
     digits = models.JSONField(default=list, blank=True)
-    # Number mode: the boxes [x, y, w, h] of marks read as no digit and left out of the answer.
+    # Number and page mode: the boxes [x, y, w, h] of marks read as no digit and left out of the answer.
     left_out = models.JSONField(default=list, blank=True)
     # Page mode, top to bottom: {"number", "confidence", "box": [x, y, w, h], "first": index of
     # its first digit in ``digits``, "count": how many digits it has}.

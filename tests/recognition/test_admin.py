@@ -337,3 +337,14 @@ def test_feedback_agreeing_with_a_page_line_after_line_counts_as_agreeing(staff_
     disagrees = staff_client.get(reverse(CHANGELIST), {"feedback_disagrees": "yes"})
 
     assert listed(agrees) == {page.pk} and listed(disagrees) == set()
+
+
+def test_export_csv_gives_a_page_one_row_per_line(staff_client, owner, page_png, finished_prediction):
+    page = finished_prediction(owner, page_png[0], mode="page")
+
+    response = staff_client.post(reverse(CHANGELIST), {"action": "export_csv", "_selected_action": [page.pk]})
+
+    lines = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert [(line["id"], line["line"], line["answer"]) for line in lines] == [
+        (str(page.pk), str(index), number) for index, number in enumerate(page_png[1], start=1)]
+    assert [float(line["confidence"]) for line in lines] == [line["confidence"] for line in page.lines]
