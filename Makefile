@@ -18,6 +18,18 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
+# Translations (README "Languages"): the .po files in locale/ are the source, edited by hand;
+# the compiled .mo files are committed too, so a clean checkout runs without gettext.
+# `make messages` refreshes the .po files from the code (then translate what is new) and
+# compiles them; it needs GNU gettext (apt-get install gettext).
+MESSAGES_IGNORE := --ignore=.venv --ignore=var --ignore=tests --ignore=benchmarks --ignore=scripts \
+	--ignore=static/vendor --ignore=locale
+.PHONY: messages
+messages: $(VENV)/.installed
+	$(MANAGE) makemessages -l ta -l hi --add-location=file $(MESSAGES_IGNORE)
+	$(MANAGE) makemessages -d djangojs -l ta -l hi --add-location=file $(MESSAGES_IGNORE)
+	$(MANAGE) compilemessages --ignore=.venv
+
 # The embedded default: SQLite and in-process inference, no PostgreSQL or Redis needed.
 # One process (the model is loaded once per process) with threads; no autoreloader,
 # which would load the model twice.

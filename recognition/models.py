@@ -4,6 +4,7 @@ import uuid
 import numpy as np
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from recognition.validators import validate_label
 
@@ -17,24 +18,24 @@ class Prediction(models.Model):
     """
 
     class Source(models.TextChoices):
-        DRAW = "draw", "Drawn"
-        UPLOAD = "upload", "Uploaded"
-        API = "api", "API"
+        DRAW = "draw", _("Drawn")
+        UPLOAD = "upload", _("Uploaded")
+        API = "api", _("API")
 
     class Mode(models.TextChoices):
-        DIGIT = "digit", "Single digit"
-        NUMBER = "number", "Number (a line of digits)"
+        DIGIT = "digit", _("Single digit")
+        NUMBER = "number", _("Number (a line of digits)")
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+        PENDING = "pending", _("Pending")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
 
     class ErrorCode(models.TextChoices):
-        NO_DIGIT = "no_digit", "No digit found"  # a blank or near-blank image
-        NOT_A_DIGIT = "not_a_digit", "Not a digit"  # ink the model reads as no digit (a scribble, a shape)
-        UNREADABLE = "unreadable", "Unreadable image"
-        INTERNAL = "internal", "Internal error"
+        NO_DIGIT = "no_digit", _("No digit found")  # a blank or near-blank image
+        NOT_A_DIGIT = "not_a_digit", _("Not a digit")  # ink the model reads as no digit (a scribble, a shape)
+        UNREADABLE = "unreadable", _("Unreadable image")
+        INTERNAL = "internal", _("Internal error")
 
     # A random id: another person's prediction cannot be found by counting.
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
