@@ -1,18 +1,15 @@
 """A signed-in person's language follows them from browser to browser."""
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.utils import translation
 
 from accounts.services import profile_language, profile_language_set
 
 
 def apply_profile_language(sender, request: HttpRequest, user, **kwargs) -> None:
-    """Connected to user_logged_in. At login the saved language wins; with none saved, a language chosen before login
-    (the switcher's cookie) is saved."""
+    """Connected to user_logged_in. At login the saved language wins; with none saved, a
+    language chosen before login (the switcher's cookie) is saved."""
     saved = profile_language(user=user)
     if saved:
-        translation.activate(saved)
-        request.LANGUAGE_CODE = saved
         request.language_cookie = saved  # ProfileLanguageMiddleware sets it on the response
         return
     chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")

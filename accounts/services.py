@@ -3,6 +3,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 from rest_framework.authtoken.models import Token
 
 from accounts.models import Profile
@@ -30,7 +31,8 @@ def token_rotate(*, user: AbstractUser) -> Token:
 def profile_language_set(*, user: AbstractUser, language: str) -> None:
     """Remember the user's language for their next logins ("" forgets it)."""
     if language and language not in dict(settings.LANGUAGES):
-        raise ValidationError(f"Unknown language: {language}.", code="invalid_language")
+        raise ValidationError(_("Unknown language: %(language)s.") % {"language": language},
+                              code="invalid_language")
     Profile.objects.update_or_create(user=user, defaults={"language": language})
 
 
