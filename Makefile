@@ -25,16 +25,16 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 # does for its catalog checks).
 MESSAGES_IGNORE := --ignore=.venv --ignore=var --ignore=tests --ignore=benchmarks --ignore=scripts \
 	--ignore=static/vendor --ignore=locale
+MSGFMT := /usr/bin/msgfmt
+$(MSGFMT):
+	@echo "Installing GNU gettext for the translation tests (apt-get)..."
+	@apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gettext >/dev/null
+
 .PHONY: messages
 messages: $(VENV)/.installed $(MSGFMT)
 	$(MANAGE) makemessages -l ta -l hi --add-location=file $(MESSAGES_IGNORE)
 	$(MANAGE) makemessages -d djangojs -l ta -l hi --add-location=file $(MESSAGES_IGNORE)
 	$(MANAGE) compilemessages --ignore=.venv
-
-MSGFMT := /usr/bin/msgfmt
-$(MSGFMT):
-	@echo "Installing GNU gettext for the translation tests (apt-get)..."
-	@apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gettext >/dev/null
 
 # The embedded default: SQLite and in-process inference, no PostgreSQL or Redis needed.
 # One process (the model is loaded once per process) with threads; no autoreloader,
