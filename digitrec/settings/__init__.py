@@ -262,7 +262,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "Handwritten digit recognition. Authenticate with `Authorization: Token <token>` "
         "(get one from /api/v1/auth/token/ or your profile page). Errors are "
-        '`{"error": {"code", "message", "fields"}}`.'
+        '`{"error": {"code", "message", "fields"}}`; `message` and `fields` follow `Accept-Language` '
+        "(`en`, `ta` Tamil, `hi` Hindi), `code` stays the same in every language."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,

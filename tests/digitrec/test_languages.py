@@ -143,3 +143,25 @@ def test_numbers_are_grouped_as_each_language_writes_them(settings):
             grouped[language] = intcomma(1234567)
 
     assert grouped == {"en": "1,234,567", "ta": "12,34,567", "hi": "12,34,567"}
+
+
+def test_the_password_reset_mail_is_in_the_language_it_was_asked_in(client, owner, mailoutbox):
+    client.post(reverse("accounts:password_reset"), {"email": owner.email}, HTTP_ACCEPT_LANGUAGE="hi")
+
+    (mail,) = mailoutbox
+    assert mail.subject == "अपना DigitRec पासवर्ड रीसेट करें"
+    assert mail.body.startswith("नमस्ते owner,") and "/accounts/" in mail.body
+
+
+def test_the_admins_own_columns_filters_and_actions_are_translated(staff_client, staff):
+    from recognition.models import Prediction
+
+    Prediction.objects.create(owner=staff, image="predictions/x.png", image_sha256="0" * 64, image_bytes=1,
+                              source=Prediction.Source.DRAW)  # the actions show once there is a row
+
+    html = staff_client.get(reverse("admin:recognition_prediction_changelist"),
+                            HTTP_ACCEPT_LANGUAGE="ta").content.decode()
+
+    for words in ("கணிப்புகள்", "உரிமையாளரின் கருத்து", "உறுதியில்லை", "மாதிரிப் பதிப்பு", "வரைந்தது",
+                  "சரிபார்த்ததாகக் குறி", "தேர்ந்தெடுத்த கணிப்புகளை CSV ஆக ஏற்றுமதி செய்"):
+        assert words in html, words
