@@ -1,4 +1,5 @@
 // Building elements from data: everything from the server goes in as text, never as HTML.
+import { formatNumber } from "../digitrec/i18n.js";
 
 export function el(tag, attributes = {}, ...children) {
   const node = document.createElement(tag);
@@ -13,7 +14,7 @@ export function el(tag, attributes = {}, ...children) {
 }
 
 export function percent(value) {
-  return `${(value * 100).toFixed(1)}%`;
+  return `${formatNumber(value * 100, 1)}%`;
 }
 
 // Place each .digit-box (data-box="x,y,w,h" in image pixels) over its image, in percent of

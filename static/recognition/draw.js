@@ -1,6 +1,7 @@
 // The draw page: the canvas (canvas.js), live answers as you draw (live.js, nothing
 // stored), and "Recognize", which sends the drawing to the API, stores it in the history
 // and shows the result with feedback buttons.
+import { format, gettext, ngettext } from "../digitrec/i18n.js";
 import { PredictionsApi } from "./api.js";
 import { DrawingPad } from "./canvas.js";
 import { LiveAnswer } from "./live.js";
@@ -13,11 +14,12 @@ const NARROW = window.matchMedia("(max-width: 575.98px)").matches;
 const WIDTHS = { digit: 280, number: NARROW ? 560 : 840, page: NARROW ? 560 : 840 };
 const HEIGHTS = { page: NARROW ? 700 : 1050 };
 const DESCRIPTIONS = {
-  digit: ["Drawing area: draw one digit here", "Draw a digit here"],
-  number: ["Drawing area: write a number here, digits left to right", "Write a number here, e.g. 2025"],
-  page: ["Drawing area: a page, write numbers on it one line under another", "Write numbers, one under another"],
+  digit: [gettext("Drawing area: draw one digit here"), gettext("Draw a digit here")],
+  number: [gettext("Drawing area: write a number here, digits left to right"), gettext("Write a number here, e.g. 2025")],
+  page: [gettext("Drawing area: a page, write numbers on it one line under another"),
+    gettext("Write numbers, one under another")],
 };
-const LIVE_NOTE = "Live answer, not saved. Press Recognize to keep it in your history.";
+const LIVE_NOTE = gettext("Live answer, not saved. Press Recognize to keep it in your history.");
 
 const page = document.getElementById("draw-page");
 const canvas = document.getElementById("draw-canvas");
@@ -47,7 +49,7 @@ const live = new LiveAnswer(page.dataset.previewUrl, {
   // Live answers are a convenience: a busy or throttled server leaves the button to it.
   fail: (error) => {
     statusLine.textContent = error.status === 429 || error.status === 503
-      ? "Live answers paused: press Recognize." : "";
+      ? gettext("Live answers paused: press Recognize.") : "";
   },
 });
 
@@ -103,9 +105,11 @@ for (const radio of document.querySelectorAll('input[name="mode"]')) {
     // The drawing keeps its strokes: a digit drawn first stays at the left of a number.
     const removed = pad.setMode(radio.value);
     if (removed) {
-      const area = pad.mode === "digit" ? "square" : "drawing";
-      statusLine.textContent = `${removed} stroke${removed > 1 ? "s" : ""} outside the ${area} ` +
-        `${removed > 1 ? "were" : "was"} removed.`;
+      statusLine.textContent = pad.mode === "digit"
+        ? format(ngettext("%(count)s stroke outside the square was removed.",
+          "%(count)s strokes outside the square were removed.", removed), { count: removed })
+        : format(ngettext("%(count)s stroke outside the drawing was removed.",
+          "%(count)s strokes outside the drawing were removed.", removed), { count: removed });
     }
   });
 }
@@ -117,12 +121,12 @@ async function recognizeDrawing(image, mode) {
   busy = true;
   updateControls();
   renderResult(resultArea, { status: "pending" }, { api, detailUrl });
-  statusLine.textContent = "Recognising…";
+  statusLine.textContent = gettext("Recognising…");
   try {
     const prediction = await recognize(resultArea, await image, {
       api, detailUrl, mode, source: "draw", filename: "drawing.png", readAsNumber,
     });
-    statusLine.textContent = prediction?.status === "done" ? "Saved in your history." : "";
+    statusLine.textContent = prediction?.status === "done" ? gettext("Saved in your history.") : "";
     resultArea.scrollIntoView({ block: "nearest", behavior: "smooth" });
   } finally {
     busy = false;

@@ -1,6 +1,7 @@
 // A page's answer (mode "page"): its lines top to bottom, each with its confidence, and the
 // image with each line's box and its digits' boxes in a colour of the line's own (the
 // .line-N classes of recognition.css, as the detail page has them).
+import { gettext } from "../digitrec/i18n.js";
 import { el, percent, placeBoxes } from "./dom.js";
 
 const LINE_COLOURS = 6;
@@ -17,7 +18,7 @@ export function pageLines(prediction) {
 export function pageImage(prediction, image) {
   const frame = el("div", { class: "boxed-image page-image" },
     el("img", { src: prediction.image_url ?? image,
-      alt: "The submitted page, with a box around each line found" }));
+      alt: gettext("The submitted page, with a box around each line found") }));
   prediction.lines.forEach((line, index) => {
     frame.append(el("div", { class: `digit-box line-box ${colour(index)}`, "data-box": line.box.join(","),
       hidden: true, "data-testid": "result-line-box" },
@@ -29,7 +30,7 @@ export function pageImage(prediction, image) {
   });
   for (const box of prediction.left_out ?? []) {
     frame.append(el("div", { class: "digit-box left-out", "data-box": box.join(","), hidden: true,
-      title: "Not a digit: left out" }, el("span", { class: "digit-box-label", text: "?" })));
+      title: gettext("Not a digit: left out") }, el("span", { class: "digit-box-label", text: "?" })));
   }
   placeBoxes(frame);
   return frame;

@@ -323,7 +323,7 @@ def test_mark_reviewed_leaves_a_page_to_a_label_set_by_hand(staff_client, staff,
     response = staff_client.post(reverse(CHANGELIST), {"action": "mark_reviewed", "_selected_action": [page.pk]},
                                  follow=True)
 
-    assert "Marked 0 predictions reviewed; 1 left as they were" in response.content.decode()
+    assert "Marked 0 predictions reviewed; 1 left as it was" in response.content.decode()
     page.refresh_from_db()
     assert page.reviewed_label == ""
 
