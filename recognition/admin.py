@@ -141,10 +141,9 @@ class PredictionAdmin(StaffPermissions, admin.ModelAdmin):
     fieldsets = [
         (gettext_lazy("What was submitted"), {"fields": ["full_image", "owner_predictions", "source", "mode", "image_name",
                                            "image_bytes", "image_sha256", "created_at"]}),
-        (gettext_lazy("What the model said"), {"fields": ["status", "answer", "confidence", "not_sure", "page_lines",
-                                                            "model_inputs",
-                                            "left_out", "number_hint", "model_version", "error_code", "error",
-                                            "attempts"]}),
+        (gettext_lazy("What the model said"), {"fields": [
+            "status", "answer", "confidence", "not_sure", "page_lines", "model_inputs", "left_out", "number_hint",
+            "model_version", "error_code", "error", "attempts"]}),
         (gettext_lazy("Review"), {"fields": ["feedback_label", "feedback_at", "reviewed_label", "reviewed_at", "reviewer"]}),
         (gettext_lazy("Timings"), {"fields": ["queued_at", "started_at", "finished_at", "timings"]}),
     ]

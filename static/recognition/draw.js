@@ -15,7 +15,8 @@ const WIDTHS = { digit: 280, number: NARROW ? 560 : 840, page: NARROW ? 560 : 84
 const HEIGHTS = { page: NARROW ? 700 : 1050 };
 const DESCRIPTIONS = {
   digit: [gettext("Drawing area: draw one digit here"), gettext("Draw a digit here")],
-  number: [gettext("Drawing area: write a number here, digits left to right"), gettext("Write a number here, e.g. 2025")],
+  number: [gettext("Drawing area: write a number here, digits left to right"),
+    gettext("Write a number here, e.g. 2025")],
   page: [gettext("Drawing area: a page, write numbers on it one line under another"),
     gettext("Write numbers, one under another")],
 };
