@@ -3,6 +3,8 @@ from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import get_user_model
 from django.core.validators import MaxLengthValidator
 
+from accounts.selectors import email_is_verified
+
 # Every credential field is bounded, so an oversized value is a form error, not a
 # database error (django-axes stores a failed login's username in 255 characters).
 USERNAME_MAX_LENGTH = get_user_model()._meta.get_field("username").max_length  # 150
@@ -44,16 +46,46 @@ class SetPasswordForm(BoundedPasswordsMixin, auth_forms.SetPasswordForm):
 class RegisterForm(BoundedPasswordsMixin, auth_forms.UserCreationForm):
     email = forms.EmailField(
         required=False, max_length=EMAIL_MAX_LENGTH,
-        help_text="Optional. Needed only to reset a forgotten password.",
+        help_text="Optional. Needed only to reset a forgotten password, once you verify it.",
     )
 
     class Meta(auth_forms.UserCreationForm.Meta):
         fields = ("username", "email")
 
     def clean_email(self) -> str:
-        # Unique whatever its case, so a reset mail goes to one account only. Checked here,
-        # not by a constraint: accounts made before may share one.
+        return _unused_email(self.cleaned_data["email"])
+
+
+def _unused_email(email: str, *, user=None) -> str:
+    # Unique whatever its case, so a reset mail goes to one account only. Checked here,
+    # not by a constraint: accounts made before may share one.
+    taken = get_user_model().objects.filter(email__iexact=email)
+    if user is not None:
+        taken = taken.exclude(pk=user.pk)
+    if email and taken.exists():
+        raise forms.ValidationError("A user with that email address already exists.")
+    return email
+
+
+class EmailChangeForm(forms.Form):
+    email = forms.EmailField(max_length=EMAIL_MAX_LENGTH, label="New email address")
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_email(self) -> str:
         email = self.cleaned_data["email"]
-        if email and get_user_model().objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError("A user with that email address already exists.")
-        return email
+        if email.lower() == self.user.email.lower():
+            raise forms.ValidationError("This is already your email address.")
+        return _unused_email(email, user=self.user)
+
+
+class PasswordResetForm(auth_forms.PasswordResetForm):
+    """Mails only verified addresses: an unverified one may be a typo or someone else's,
+    and a reset link hands over the account."""
+
+    def get_users(self, email):
+        for user in super().get_users(email):
+            if email_is_verified(user):
+                yield user

@@ -100,6 +100,15 @@ def other(django_user_model):
 
 
 @pytest.fixture
+def owner_email_verified(owner):
+    """The owner's address verified, as after following the mailed link: reset mails go to
+    verified addresses only."""
+    from accounts.models import EmailVerification
+
+    return EmailVerification.objects.create(user=owner, email=owner.email)
+
+
+@pytest.fixture
 def staff(django_user_model):
     return django_user_model.objects.create_user(
         "staff", "staff@example.com", PASSWORD, is_staff=True
