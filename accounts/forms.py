@@ -67,12 +67,22 @@ def _unused_email(email: str, *, user=None) -> str:
     return email
 
 
-class EmailChangeForm(forms.Form):
+class EmailChangeForm(BoundedPasswordsMixin, forms.Form):
     email = forms.EmailField(max_length=EMAIL_MAX_LENGTH, label="New email address")
+    # Asked again, as for a password change: whoever holds only the session cannot move the
+    # address (and with it the password reset) elsewhere.
+    password = forms.CharField(label="Your password", strip=False,
+                               widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError("Your password was entered incorrectly.")
+        return password
 
     def clean_email(self) -> str:
         email = self.cleaned_data["email"]

@@ -14,6 +14,7 @@ from accounts import verification
 from accounts.models import EmailVerification
 from accounts.selectors import email_is_verified
 from digitrec.throttling import EmailVerificationThrottle
+from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -132,7 +133,8 @@ def test_a_link_for_someone_elses_address_cannot_be_forged_by_editing_the_payloa
 def test_changing_the_email_needs_a_new_verification(owner_client, owner, owner_email_verified):
     assert email_is_verified(owner)
 
-    response = owner_client.post(reverse("accounts:email_change"), {"email": "new@example.com"})
+    response = owner_client.post(reverse("accounts:email_change"),
+                                 {"email": "new@example.com", "password": PASSWORD})
 
     assert response.status_code == 302 and response.url == PROFILE
     owner.refresh_from_db()
@@ -152,7 +154,7 @@ def test_an_email_changed_elsewhere_is_no_longer_verified(owner, owner_email_ver
 
 def test_a_link_for_the_old_address_does_not_verify_the_new_one(owner_client, owner):
     old_link_token = verification.make_token(owner)
-    owner_client.post(reverse("accounts:email_change"), {"email": "new@example.com"})
+    owner_client.post(reverse("accounts:email_change"), {"email": "new@example.com", "password": PASSWORD})
 
     response = owner_client.get(reverse("accounts:email_verify"), {"token": old_link_token})
 
@@ -162,7 +164,8 @@ def test_a_link_for_the_old_address_does_not_verify_the_new_one(owner_client, ow
 
 
 def test_an_email_in_use_by_another_account_whatever_its_case_is_refused(owner_client, owner, other):
-    response = owner_client.post(reverse("accounts:email_change"), {"email": "OTHER@example.com"})
+    response = owner_client.post(reverse("accounts:email_change"),
+                                 {"email": "OTHER@example.com", "password": PASSWORD})
 
     assert response.status_code == 400
     assert "A user with that email address already exists." in response.content.decode()
@@ -172,7 +175,7 @@ def test_an_email_in_use_by_another_account_whatever_its_case_is_refused(owner_c
 
 @pytest.mark.parametrize("email", ["not-an-address", "", "a" * 250 + "@example.com"])
 def test_a_bad_new_email_is_a_form_error(owner_client, owner, email):
-    response = owner_client.post(reverse("accounts:email_change"), {"email": email})
+    response = owner_client.post(reverse("accounts:email_change"), {"email": email, "password": PASSWORD})
 
     assert response.status_code == 400 and 'data-testid="error-email"' in response.content.decode()
     owner.refresh_from_db()
@@ -195,9 +198,10 @@ def test_resending_mails_a_new_link_and_is_throttled(owner_client, owner, monkey
 def test_email_changes_share_the_resend_throttle(owner_client, owner, monkeypatch):
     monkeypatch.setattr(EmailVerificationThrottle, "THROTTLE_RATES", {"email_verification": "2/hour"})
 
+    change = reverse("accounts:email_change")
     codes = [owner_client.post(reverse("accounts:email_verification_resend")).status_code,
-             owner_client.post(reverse("accounts:email_change"), {"email": "a@example.com"}).status_code,
-             owner_client.post(reverse("accounts:email_change"), {"email": "b@example.com"}).status_code]
+             owner_client.post(change, {"email": "a@example.com", "password": PASSWORD}).status_code,
+             owner_client.post(change, {"email": "b@example.com", "password": PASSWORD}).status_code]
 
     assert codes == [302, 302, 429]
     owner.refresh_from_db()
@@ -233,3 +237,12 @@ def test_a_mail_server_that_fails_does_not_fail_the_sign_up(client, settings):
 
     assert response.status_code == 302 and _newbie().email == "newbie@example.com"
     assert "could not send the verification mail" in client.get(PROFILE).content.decode()
+
+
+def test_changing_the_email_needs_the_password(owner_client, owner):
+    response = owner_client.post(reverse("accounts:email_change"),
+                                 {"email": "new@example.com", "password": "wrong"})
+
+    assert response.status_code == 400 and 'data-testid="error-password"' in response.content.decode()
+    owner.refresh_from_db()
+    assert owner.email == "owner@example.com" and mail.outbox == []
