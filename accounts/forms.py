@@ -2,6 +2,7 @@ from django import forms
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import get_user_model
 from django.core.validators import MaxLengthValidator
+from django.utils.translation import gettext_lazy as _
 
 from accounts.selectors import email_is_verified
 
@@ -46,7 +47,8 @@ class SetPasswordForm(BoundedPasswordsMixin, auth_forms.SetPasswordForm):
 class RegisterForm(BoundedPasswordsMixin, auth_forms.UserCreationForm):
     email = forms.EmailField(
         required=False, max_length=EMAIL_MAX_LENGTH,
-        help_text="Optional. Needed only to reset a forgotten password, once you verify it.",
+        label=_("Email address"),
+        help_text=_("Optional. Needed only to reset a forgotten password."),
     )
 
     class Meta(auth_forms.UserCreationForm.Meta):
@@ -63,15 +65,15 @@ def _unused_email(email: str, *, user=None) -> str:
     if user is not None:
         taken = taken.exclude(pk=user.pk)
     if email and taken.exists():
-        raise forms.ValidationError("A user with that email address already exists.")
+        raise forms.ValidationError(_("A user with that email address already exists."))
     return email
 
 
 class EmailChangeForm(BoundedPasswordsMixin, forms.Form):
-    email = forms.EmailField(max_length=EMAIL_MAX_LENGTH, label="New email address")
+    email = forms.EmailField(max_length=EMAIL_MAX_LENGTH, label=_("New email address"))
     # Asked again, as for a password change: whoever holds only the session cannot move the
     # address (and with it the password reset) elsewhere.
-    password = forms.CharField(label="Your password", strip=False,
+    password = forms.CharField(label=_("Your password"), strip=False,
                                widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
 
     def __init__(self, *args, user, **kwargs):

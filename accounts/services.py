@@ -2,18 +2,21 @@ import logging
 import smtplib
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from rest_framework.authtoken.models import Token
 
 from accounts import verification
-from accounts.models import EmailVerification
+from accounts.models import EmailVerification, Profile
 
 log = logging.getLogger(__name__)
 
@@ -79,3 +82,14 @@ def user_email_change(*, user: AbstractUser, email: str, request: HttpRequest) -
     user.email = email
     user.save(update_fields=["email"])
     return email_verification_send(user=user, request=request)
+def profile_language_set(*, user: AbstractUser, language: str) -> None:
+    """Remember the user's language for their next logins ("" forgets it)."""
+    if language and language not in dict(settings.LANGUAGES):
+        raise ValidationError(_("Unknown language: %(language)s.") % {"language": language},
+                              code="invalid_language")
+    Profile.objects.update_or_create(user=user, defaults={"language": language})
+
+
+def profile_language(*, user: AbstractUser) -> str:
+    """The language the user chose, or "" if none."""
+    return Profile.objects.filter(user=user).values_list("language", flat=True).first() or ""
