@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import get_user_model
+from django.core.mail.message import sanitize_address
 from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext_lazy as _
 
@@ -59,6 +60,11 @@ class RegisterForm(BoundedPasswordsMixin, auth_forms.UserCreationForm):
 
 
 def _unused_email(email: str, *, user=None) -> str:
+    if email:
+        try:  # Django's validator passes domains that IDNA cannot encode, so no mail could be sent
+            sanitize_address(email, "utf-8")
+        except ValueError:
+            raise forms.ValidationError("Mail cannot be sent to this address.") from None
     # Unique whatever its case, so a reset mail goes to one account only. Checked here,
     # not by a constraint: accounts made before may share one.
     taken = get_user_model().objects.filter(email__iexact=email)

@@ -55,7 +55,7 @@ def email_verification_send(*, user: AbstractUser, request: HttpRequest) -> bool
             render_to_string("accounts/email_verification_email.txt", context),
             None, [user.email],
         )
-    except (smtplib.SMTPException, OSError) as exc:
+    except (smtplib.SMTPException, OSError, ValueError) as exc:  # ValueError: an address mail refuses
         log.warning("verification mail to user %s not sent: %s", user.pk, exc)
         return False
     return True

@@ -246,3 +246,18 @@ def test_changing_the_email_needs_the_password(owner_client, owner):
     assert response.status_code == 400 and 'data-testid="error-password"' in response.content.decode()
     owner.refresh_from_db()
     assert owner.email == "owner@example.com" and mail.outbox == []
+
+
+@pytest.mark.parametrize("via", ["page", "api"])
+def test_an_address_mail_cannot_be_sent_to_is_refused_at_sign_up(client, via):
+    unencodable = "a@" + "ü" * 63 + ".com"  # valid for Django's validator, but IDNA cannot encode it
+
+    if via == "page":
+        response = _register(client, email=unencodable)
+        assert response.status_code == 200 and "Mail cannot be sent to this address." in response.content.decode()
+    else:
+        response = APIClient().post("/api/v1/auth/register/", {
+            "username": "newbie", "email": unencodable, "password": STRONG}, format="json")
+        assert response.status_code == 400
+        assert response.json()["error"]["fields"]["email"] == ["Mail cannot be sent to this address."]
+    assert not get_user_model().objects.filter(username="newbie").exists() and mail.outbox == []
