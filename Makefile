@@ -38,7 +38,8 @@ messages: $(VENV)/.installed $(MSGFMT)
 
 # The embedded default: SQLite and in-process inference, no PostgreSQL or Redis needed.
 # One process (the model is loaded once per process) with threads; no autoreloader,
-# which would load the model twice.
+# which would load the model twice. granian's access-log format leaves out the query string,
+# where reset and verification links carry their token (tests/digitrec/test_access_log.py).
 run: $(VENV)/.installed
 	$(MANAGE) migrate --noinput
 	@echo "DigitRec on http://$(HOST):$(PORT)/"

@@ -36,9 +36,13 @@ class Register(APIView):
     throttle_classes = [AuthThrottle]
 
     @extend_schema(request=RegisterSerializer, responses={201: inline_serializer("Registered", {
-        "id": serializers.IntegerField(), "username": serializers.CharField(), "token": serializers.CharField()})})
+        "id": serializers.IntegerField(), "username": serializers.CharField(), "token": serializers.CharField(),
+        "verification_mail_sent": serializers.BooleanField(
+            help_text="Whether a link to verify the email was mailed (false without an email)."),
+    })})
     def post(self, request):
-        """Create an account and get its API token."""
+        """Create an account and get its API token. Given an email, a link to verify it is mailed;
+        only a verified address can reset the password."""
         incoming = RegisterSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         values = incoming.validated_data
@@ -53,8 +57,9 @@ class Register(APIView):
         user = services.user_create(username=form.cleaned_data["username"], password=values["password"],
                                     email=form.cleaned_data.get("email") or "")
         token = services.token_get_or_create(user=user)
-        return Response({"id": user.pk, "username": user.username, "token": token.key},
-                        status=status.HTTP_201_CREATED)
+        sent = services.email_verification_send(user=user, request=request._request)
+        return Response({"id": user.pk, "username": user.username, "token": token.key,
+                         "verification_mail_sent": sent}, status=status.HTTP_201_CREATED)
 
 
 @method_decorator(never_cache, name="dispatch")

@@ -15,9 +15,12 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from accounts.forms import LoginForm, PasswordChangeForm, RegisterForm, SetPasswordForm
-from accounts.services import token_get_or_create, token_rotate, user_create
-from digitrec.throttling import AuthThrottle, throttle_posts
+from accounts.forms import EmailChangeForm, LoginForm, PasswordChangeForm, RegisterForm, SetPasswordForm
+from accounts.selectors import email_is_verified
+from accounts.services import (email_verification_send, email_verify, token_get_or_create, token_rotate,
+                               user_create, user_email_change)
+from accounts.verification import InvalidLink
+from digitrec.throttling import AuthThrottle, EmailVerificationThrottle, throttle_posts
 
 
 def _safe_next(request: HttpRequest) -> str:
@@ -49,6 +52,7 @@ def register(request: HttpRequest) -> HttpResponse:
             # Two backends are configured, so login() must be told which one vouches.
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, _("Welcome, %(username)s! Your account is ready.") % {"username": user.username})
+            _say_if_mailed(request, email_verification_send(user=user, request=request), user.email)
             return redirect(_safe_next(request) or "home")
     return render(request, "accounts/register.html", {"form": form, "next": _safe_next(request)})
 
@@ -102,11 +106,58 @@ class LogoutView(auth_views.LogoutView):
         return response
 
 
+def _say_if_mailed(request: HttpRequest, sent: bool, email: str) -> None:
+    if sent:
+        messages.info(request, f"We sent a link to {email}: follow it to verify your address.")
+    elif email:
+        messages.warning(request, "We could not send the verification mail just now. "
+                                  "Send it again from your profile.")
+
+
 @never_cache  # the page shows the token
 @login_required
-def profile(request: HttpRequest) -> HttpResponse:
+def profile(request: HttpRequest, email_form: EmailChangeForm | None = None) -> HttpResponse:
     token = token_get_or_create(user=request.user)
-    return render(request, "accounts/profile.html", {"token": token})
+    return render(request, "accounts/profile.html", {
+        "token": token, "email_verified": email_is_verified(request.user),
+        "email_form": email_form or EmailChangeForm(user=request.user),
+    }, status=400 if email_form else 200)
+
+
+@login_required
+@require_POST
+@throttle_posts(EmailVerificationThrottle)
+def email_change(request: HttpRequest) -> HttpResponse:
+    form = EmailChangeForm(request.POST, user=request.user)
+    if not form.is_valid():
+        return profile(request, email_form=form)
+    email = form.cleaned_data["email"]
+    _say_if_mailed(request, user_email_change(user=request.user, email=email, request=request), email)
+    return redirect("accounts:profile")
+
+
+@login_required
+@require_POST
+@throttle_posts(EmailVerificationThrottle)
+def email_verification_resend(request: HttpRequest) -> HttpResponse:
+    if email_is_verified(request.user):
+        messages.info(request, "Your email address is already verified.")
+    else:
+        _say_if_mailed(request, email_verification_send(user=request.user, request=request),
+                       request.user.email)
+    return redirect("accounts:profile")
+
+
+@never_cache
+def verify_email(request: HttpRequest) -> HttpResponse:
+    """The mailed link (the token in the query string): verifies, then sends on to the profile
+    without the token in the address."""
+    try:
+        user = email_verify(token=request.GET.get("token", ""))
+    except InvalidLink as exc:
+        return render(request, "accounts/email_verify_failed.html", {"reason": str(exc)}, status=400)
+    messages.success(request, f"Thank you: {user.email} is verified.")
+    return redirect("accounts:profile")
 
 
 @never_cache
@@ -141,4 +192,17 @@ class PasswordChangeView(_TokenRotatingMixin, auth_views.PasswordChangeView):
 
 
 class PasswordResetConfirmView(_TokenRotatingMixin, auth_views.PasswordResetConfirmView):
+    """Django's, with the mailed token in the query string (which the access log leaves out)
+    instead of the path; as in Django, it is then kept in the session and the browser is sent
+    on to the form at .../set-password/."""
+
     form_class = SetPasswordForm
+
+    def dispatch(self, request, *args, **kwargs):
+        if "token" in kwargs:  # the set-password step
+            return super().dispatch(request, *args, **kwargs)
+        kwargs["token"] = request.GET.get("token", "")
+        response = super().dispatch(request, *args, **kwargs)
+        if response.status_code == 302:  # a good token, now in the session
+            return redirect("accounts:password_reset_form", uidb64=kwargs["uidb64"])
+        return response

@@ -36,6 +36,27 @@ class FailOpenRedisCache(RedisCache):
             self._unreachable(exc)
             return default
 
+    def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        try:
+            return super().add(key, value, timeout, version)
+        except (ConnectionError, TimeoutError) as exc:
+            self._unreachable(exc)
+            return True  # an empty store takes any key: the throttle counts a first request
+
+    def incr(self, key, delta=1, version=None):
+        try:
+            return super().incr(key, delta, version)
+        except (ConnectionError, TimeoutError) as exc:
+            self._unreachable(exc)
+            return delta
+
+    def touch(self, key, timeout=DEFAULT_TIMEOUT, version=None):
+        try:
+            return super().touch(key, timeout, version)
+        except (ConnectionError, TimeoutError) as exc:
+            self._unreachable(exc)
+            return False
+
     def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
         try:
             super().set(key, value, timeout, version)

@@ -13,7 +13,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy import optimize, stats
 
 from ml.model import NOT_A_DIGIT_CLASS
 
@@ -62,6 +61,8 @@ def scale(probabilities: np.ndarray, temperature: float) -> np.ndarray:
 
 def fit_temperature(probabilities: np.ndarray, labels: np.ndarray) -> float:
     """The T that minimises the negative log-likelihood of ``labels`` (class indices)."""
+    from scipy import optimize  # here: scipy takes seconds to import, and serving never fits
+
     labels = np.asarray(labels, np.int64)
 
     def nll(log_t: float) -> float:
@@ -92,6 +93,8 @@ def auroc(scores: np.ndarray, positives: np.ndarray) -> float:
     n_pos, n_neg = int(positives.sum()), int((~positives).sum())
     if n_pos == 0 or n_neg == 0:
         return float("nan")
+    from scipy import stats
+
     ranks = stats.rankdata(scores)
     return float((ranks[positives].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 

@@ -4,7 +4,13 @@ The suite runs against real PostgreSQL and Redis (see STYLE.md). When a test nee
 that is not reachable, the run stops at once, naming the service and its URL, instead of
 failing test by test with confusing errors.
 """
+import fcntl
+import hashlib
 import os
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -16,6 +22,7 @@ from django.test import Client, override_settings
 from PIL import Image
 from psycopg.conninfo import make_conninfo
 
+import ml
 from ml import data
 from tests.images import encode, line_of, place
 
@@ -100,6 +107,15 @@ def other(django_user_model):
 
 
 @pytest.fixture
+def owner_email_verified(owner):
+    """The owner's address verified, as after following the mailed link: reset mails go to
+    verified addresses only."""
+    from accounts.models import EmailVerification
+
+    return EmailVerification.objects.create(user=owner, email=owner.email)
+
+
+@pytest.fixture
 def staff(django_user_model):
     return django_user_model.objects.create_user(
         "staff", "staff@example.com", PASSWORD, is_staff=True
@@ -167,6 +183,37 @@ def mnist(request) -> data.Mnist:
         return data.load(settings.MNIST_DIR)
     except data.DatasetError as exc:
         _stop_the_run(request, f"MNIST is needed by these tests and could not be fetched: {exc}")
+
+
+def _ml_sources_digest() -> str:
+    digest = hashlib.sha256()
+    for path in sorted(Path(ml.__file__).parent.rglob("*.py")):
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+@pytest.fixture(scope="session")
+def generated_data_cache() -> Callable[[str], AbstractContextManager[Path]]:
+    """``with generated_data_cache("name") as folder``: a folder under var/test-cache for
+    generated images, kept across runs while no ml/ source changes (generation is
+    deterministic from its code and seeds; a change starts the folder afresh). Held under a
+    lock, as both xdist workers may fill the same one."""
+    root = Path(settings.VAR_DIR) / "test-cache"
+    version = _ml_sources_digest()
+
+    @contextmanager
+    def folder(name: str) -> Iterator[Path]:
+        root.mkdir(parents=True, exist_ok=True)
+        with open(root / f"{name}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            for stale in root.glob(f"{name}-*"):
+                if stale.name != f"{name}-{version}":
+                    shutil.rmtree(stale, ignore_errors=True)
+            path = root / f"{name}-{version}"
+            path.mkdir(exist_ok=True)
+            yield path
+
+    return folder
 
 
 @pytest.fixture(scope="session")

@@ -255,6 +255,8 @@ REST_FRAMEWORK = {
         "auth": env_str("API_AUTH_RATE", "20/min"),
         "recognize": env_str("RECOGNIZE_RATE", "30/min"),
         "recognize_user": env_str("RECOGNIZE_USER_RATE", "120/min"),
+        # Verification mails (resend, email change), per user: each one is a mail sent.
+        "email_verification": env_str("EMAIL_VERIFICATION_RATE", "3/hour"),
     },
 }
 SPECTACULAR_SETTINGS = {
@@ -304,6 +306,8 @@ EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
 EMAIL_TIMEOUT = 10  # seconds; a stuck mail server must not hang a password reset
+# How long an email-verification link works, as Django's PASSWORD_RESET_TIMEOUT (3 days).
+EMAIL_VERIFICATION_MAX_AGE = 3 * 24 * 3600
 
 # Secure cookies, HSTS (with preload) and the HTTPS redirect default on in production, so
 # `check --deploy` is clean. `make stack` turns the redirect off (DJANGO_SECURE_SSL_REDIRECT=0)

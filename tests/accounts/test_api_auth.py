@@ -14,7 +14,8 @@ def test_it_registers_and_returns_a_working_token():
     assert response.status_code == 201
     body = response.json()
     user = get_user_model().objects.get(username="ada")
-    assert body == {"id": user.pk, "username": "ada", "token": Token.objects.get(user=user).key}
+    assert body == {"id": user.pk, "username": "ada", "token": Token.objects.get(user=user).key,
+                    "verification_mail_sent": True}
     assert user.check_password(STRONG) and user.email == "ada@example.com"
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {body['token']}")

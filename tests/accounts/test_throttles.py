@@ -84,7 +84,7 @@ def test_the_register_page_and_the_api_share_one_count(client):
     assert codes == [201, 201, 302, 429]
 
 
-def test_password_resets_are_throttled_with_a_429_page(client, owner):
+def test_password_resets_are_throttled_with_a_429_page(client, owner_email_verified):
     url = reverse("accounts:password_reset")
 
     codes = [client.post(url, {"email": "owner@example.com"}).status_code for _ in range(4)]
@@ -143,7 +143,7 @@ def test_the_recognize_throttle_leaves_signed_in_users_to_their_own_rate(rf, own
     request.user = owner
 
     assert RecognizeThrottle().get_cache_key(request, None) is None
-    assert RecognizeUserThrottle().get_cache_key(request, None) == f"throttle_recognize_user_{owner.pk}"
+    assert RecognizeUserThrottle().get_cache_key(request, None) == f"throttle_count_recognize_user_{owner.pk}"
 
 
 def test_the_user_throttle_counts_anonymous_requests_by_client_ip(rf, settings):
@@ -152,4 +152,4 @@ def test_the_user_throttle_counts_anonymous_requests_by_client_ip(rf, settings):
     request = rf.get("/", REMOTE_ADDR="203.0.113.1", HTTP_X_FORWARDED_FOR="198.51.100.1")
     request.user = AnonymousUser()
 
-    assert UserThrottle().get_cache_key(request, None) == "throttle_user_203.0.113.1"
+    assert UserThrottle().get_cache_key(request, None) == "throttle_count_user_203.0.113.1"

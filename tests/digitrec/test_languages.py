@@ -145,7 +145,8 @@ def test_numbers_are_grouped_as_each_language_writes_them(settings):
     assert grouped == {"en": "1,234,567", "ta": "12,34,567", "hi": "12,34,567"}
 
 
-def test_the_password_reset_mail_is_in_the_language_it_was_asked_in(client, owner, mailoutbox):
+def test_the_password_reset_mail_is_in_the_language_it_was_asked_in(client, owner, owner_email_verified,
+                                                                    mailoutbox):
     client.post(reverse("accounts:password_reset"), {"email": owner.email}, HTTP_ACCEPT_LANGUAGE="hi")
 
     (mail,) = mailoutbox

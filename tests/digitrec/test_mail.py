@@ -5,7 +5,7 @@ from django.urls import reverse
 pytestmark = pytest.mark.django_db
 
 
-def test_a_reset_mail_on_the_production_console_shows_no_link(client, owner, settings, capsys):
+def test_a_reset_mail_on_the_production_console_shows_no_link(client, owner_email_verified, settings, capsys):
     settings.EMAIL_BACKEND = "digitrec.mail.EnvelopeConsoleBackend"
 
     client.post(reverse("accounts:password_reset"), {"email": "owner@example.com"})

@@ -14,6 +14,7 @@ from django.core.management.sql import emit_post_migrate_signal
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
+from ml import train as ml_train
 from ml.artifact import ArtifactError, newest
 from recognition import model_versions, retraining, runs, selectors, services
 from recognition.models import ModelVersion, Prediction
@@ -378,8 +379,20 @@ def test_a_retrained_model_serves_only_if_it_is_no_worse_on_mnist_and_better_on_
     assert decision is activates and reason in why
 
 
+@pytest.fixture
+def quick_training(settings, monkeypatch, generated_data_cache):
+    """train_model's generated images and tuning sets kept in the tests' cache (VAR_DIR is
+    where the command keeps them), and a smaller tuning part: these tests check what the
+    command registers and decides, not the calibration's precision."""
+    monkeypatch.setattr(ml_train, "QUICK_TUNING_COUNTS", {"singles": 100, "lines": 10, "styles": 40,
+                                                          "non_digits": 40})
+    with generated_data_cache("train-model") as folder:
+        settings.VAR_DIR = folder
+        yield
+
+
 def test_train_model_with_feedback_registers_the_version_and_explains_its_decision(owner, artifacts, mnist_test,
-                                                                                  reviewed):
+                                                                                  reviewed, quick_training):
     model_versions.model_versions_install()
     made = reviewed_on_both_sides(reviewed, owner, mnist_test, heldout=2, train=4)
     heldout = sum(retraining.is_heldout(p.pk) for p in made)
@@ -400,7 +413,7 @@ def test_train_model_with_feedback_registers_the_version_and_explains_its_decisi
     assert ModelVersion.objects.get(is_active=True).version == shipped_version()
 
 
-def test_train_model_registers_the_new_version_and_activate_serves_it(artifacts):
+def test_train_model_registers_the_new_version_and_activate_serves_it(artifacts, quick_training):
     out = io.StringIO()
 
     call_command("train_model", epochs=1, limit=300, activate=True, verbosity=0, stdout=out)
