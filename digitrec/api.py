@@ -24,6 +24,7 @@ from accounts.api import ObtainToken, Register
 from digitrec.middleware import RETRY_AFTER_SECONDS
 from digitrec.uploads import RequestTooLarge
 from recognition import api as recognition_api
+from recognition import webhooks_api
 from recognition.preview_api import Recognize
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,9 @@ urlpatterns = [
     path("predictions/<uuid:pk>/feedback/", recognition_api.PredictionFeedback.as_view(),
          name="prediction-feedback"),
     path("model/", recognition_api.ActiveModel.as_view(), name="model"),
+    path("webhooks/", webhooks_api.WebhookListCreate.as_view(), name="webhook-list"),
+    path("webhooks/<int:pk>/", webhooks_api.WebhookDetail.as_view(), name="webhook-detail"),
+    path("webhooks/<int:pk>/deliveries/", webhooks_api.WebhookDeliveries.as_view(), name="webhook-deliveries"),
     path("recognize/", Recognize.as_view(), name="recognize"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # Last: any other address ending in / (such as an id that is not a UUID) is a 404 in

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "digitrec.middleware.RateLimitHeadersMiddleware",  # first: on every API answer, a 413 too
     "django.middleware.security.SecurityMiddleware",
     "digitrec.middleware.RequestSizeLimitMiddleware",  # before anything reads the body
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -263,6 +264,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Predictions keep the name StatusEnum; a webhook delivery's status has its own.
+    "ENUM_NAME_OVERRIDES": {"StatusEnum": "recognition.models.Prediction.Status",
+                            "DeliveryStatusEnum": "recognition.models.WebhookDelivery.Status"},
 }
 
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "DigitRec <noreply@localhost>")
@@ -367,3 +371,4 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 from digitrec.settings.predictions import *  # noqa: E402,F403 - limits, batching, inference
+from digitrec.settings.integrations import *  # noqa: E402,F403 - idempotency keys, webhooks
