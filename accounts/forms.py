@@ -57,3 +57,8 @@ class RegisterForm(BoundedPasswordsMixin, auth_forms.UserCreationForm):
         if email and get_user_model().objects.filter(email__iexact=email).exists():
             raise forms.ValidationError("A user with that email address already exists.")
         return email
+
+
+class WebhookForm(forms.Form):
+    url = forms.URLField(label="URL", max_length=500, assume_scheme="https",
+                         help_text="An http:// or https:// address on the public internet.")

@@ -21,6 +21,8 @@ urlpatterns = [
     path("profile/", views.profile, name="profile"),
     path("profile/token.json", views.token, name="token"),
     path("profile/token/rotate/", views.rotate_token, name="token_rotate"),
+    path("profile/webhooks/", views.webhook_add, name="webhook_add"),
+    path("profile/webhooks/<int:pk>/delete/", views.webhook_delete, name="webhook_delete"),
     path(
         "password/change/",
         views.PasswordChangeView.as_view(

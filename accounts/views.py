@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -13,9 +14,12 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from accounts.forms import LoginForm, PasswordChangeForm, RegisterForm, SetPasswordForm
+from accounts.forms import LoginForm, PasswordChangeForm, RegisterForm, SetPasswordForm, WebhookForm
 from accounts.services import token_get_or_create, token_rotate, user_create
 from digitrec.throttling import AuthThrottle, throttle_posts
+from recognition import selectors, webhooks
+
+RECENT_DELIVERIES = 5
 
 
 def _safe_next(request: HttpRequest) -> str:
@@ -102,8 +106,40 @@ class LogoutView(auth_views.LogoutView):
 @never_cache  # the page shows the token
 @login_required
 def profile(request: HttpRequest) -> HttpResponse:
-    token = token_get_or_create(user=request.user)
-    return render(request, "accounts/profile.html", {"token": token})
+    return _render_profile(request)
+
+
+def _render_profile(request: HttpRequest, *, form: WebhookForm | None = None, new_webhook=None,
+                    status: int = 200) -> HttpResponse:
+    hooks = [(hook, selectors.deliveries_for(hook)[:RECENT_DELIVERIES])
+             for hook in selectors.webhooks_for(request.user)]
+    return render(request, "accounts/profile.html", {
+        "token": token_get_or_create(user=request.user), "webhooks": hooks,
+        "webhook_form": form or WebhookForm(), "new_webhook": new_webhook,
+    }, status=status)
+
+
+@never_cache  # the answer shows the new webhook's secret, once
+@login_required
+@require_POST
+def webhook_add(request: HttpRequest) -> HttpResponse:
+    form = WebhookForm(request.POST)
+    if form.is_valid():
+        try:
+            webhook = webhooks.webhook_create(owner=request.user, url=form.cleaned_data["url"])
+        except ValidationError as exc:
+            form.add_error("url", exc)
+        else:
+            return _render_profile(request, new_webhook=webhook)
+    return _render_profile(request, form=form, status=400)
+
+
+@login_required
+@require_POST
+def webhook_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    webhooks.webhook_delete(webhook=selectors.webhook_for_user(request.user, pk))
+    messages.success(request, "The webhook was deleted: nothing more is sent to it.")
+    return redirect("accounts:profile")
 
 
 @never_cache

@@ -219,6 +219,12 @@ class WebhookDelivery(models.Model):
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="webhook_delivery_due")]
 
+    @property
+    def last_attempt(self):
+        """The latest WebhookAttempt, or None (from prefetched attempts when there are)."""
+        attempts = list(self.attempt_set.all())
+        return attempts[-1] if attempts else None
+
 
 class WebhookAttempt(models.Model):
     """One POST of a delivery: when, what came back (or why nothing did)."""
