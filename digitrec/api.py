@@ -25,6 +25,7 @@ from digitrec.middleware import RETRY_AFTER_SECONDS
 from digitrec.uploads import RequestTooLarge
 from recognition import api as recognition_api
 from recognition import webhooks_api
+from recognition.limits_api import Limits
 from recognition.preview_api import Recognize
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ urlpatterns = [
     path("predictions/<uuid:pk>/feedback/", recognition_api.PredictionFeedback.as_view(),
          name="prediction-feedback"),
     path("model/", recognition_api.ActiveModel.as_view(), name="model"),
+    path("limits/", Limits.as_view(), name="limits"),
     path("webhooks/", webhooks_api.WebhookListCreate.as_view(), name="webhook-list"),
     path("webhooks/<int:pk>/", webhooks_api.WebhookDetail.as_view(), name="webhook-detail"),
     path("webhooks/<int:pk>/deliveries/", webhooks_api.WebhookDeliveries.as_view(), name="webhook-deliveries"),
