@@ -18,7 +18,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from urllib3.exceptions import HTTPError
 
@@ -111,8 +111,11 @@ def delivery_attempt(delivery_id) -> WebhookAttempt | None:
     if delivery is None:
         return None
     if not delivery.payload:
-        delivery.payload = json.dumps(_payload(delivery), separators=(",", ":"))
-        delivery.save(update_fields=["payload"])
+        try:
+            delivery.payload = json.dumps(_payload(delivery), separators=(",", ":"))
+        except Prediction.DoesNotExist:
+            return None  # deleted since: its deliveries went with it
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(payload=delivery.payload)
     body = delivery.payload.encode()
     headers = {
         "Content-Type": "application/json",
@@ -131,8 +134,12 @@ def delivery_attempt(delivery_id) -> WebhookAttempt | None:
         error = str(exc)
     except (HTTPError, OSError) as exc:
         error = f"No answer: {type(exc).__name__}: {exc}"
-    attempt = WebhookAttempt.objects.create(delivery=delivery, at=at, response_code=code, error=error[:300],
-                                            duration_ms=round((time.monotonic() - started) * 1000))
+    attempt = WebhookAttempt(delivery=delivery, at=at, response_code=code, error=error[:300],
+                             duration_ms=round((time.monotonic() - started) * 1000))
+    try:
+        attempt.save()
+    except IntegrityError:
+        return None  # the webhook or the prediction was deleted during the attempt
     _after(delivery, attempt)
     return attempt
 
@@ -151,16 +158,21 @@ def _after(delivery: WebhookDelivery, attempt: WebhookAttempt) -> None:
                         attempt.error)
         else:
             delivery.next_attempt_at = next_at
-    delivery.save(update_fields=["attempts", "status", "finished_at", "next_attempt_at"])
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(  # no error if it was deleted meanwhile
+        attempts=delivery.attempts, status=delivery.status, finished_at=delivery.finished_at,
+        next_attempt_at=delivery.next_attempt_at)
     if delivery.status == WebhookDelivery.Status.PENDING:
         transport.deliver([str(delivery.pk)], delay=delay)
 
 
 def deliveries_send_due(limit: int = 500) -> int:
-    """Send the deliveries whose time has come (a retry, or one a restart interrupted);
-    returns how many were sent. Beat runs it, or the embedded mode's sweeper."""
+    """Send the deliveries whose time has come and went unanswered (a retry too far off to be
+    queued with a countdown, a send lost to a broker outage or a restart); returns how many
+    were sent. Beat runs it, or the embedded mode's sweeper. A delivery due less than a
+    sweep ago is most likely queued already, so it waits for the next sweep."""
+    overdue = timezone.now() - timedelta(seconds=settings.WEBHOOK_SWEEP_SECONDS)
     ids = [str(pk) for pk in WebhookDelivery.objects.filter(
-        status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=timezone.now())
+        status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=overdue)
         .order_by("next_attempt_at").values_list("pk", flat=True)[:limit]]
     if ids:
         transport.deliver(ids)

@@ -232,7 +232,8 @@ def test_deliveries_due_when_the_process_starts_are_sent(owner, loopback_allowed
     prediction = finished_prediction(owner, digit_png[0])
     webhook = webhooks.webhook_create(owner=owner, url=receiver.url)
     # Left by a process that stopped after the prediction finished, before sending it.
-    delivery = WebhookDelivery.objects.create(webhook=webhook, prediction=prediction, next_attempt_at=timezone.now())
+    delivery = WebhookDelivery.objects.create(webhook=webhook, prediction=prediction,
+                                              next_attempt_at=timezone.now() - timedelta(minutes=1))
     receiver.wait_for(1, timeout=0.5)
     assert receiver.received == []
 
@@ -244,6 +245,38 @@ def test_deliveries_due_when_the_process_starts_are_sent(owner, loopback_allowed
         restarted.shutdown()
 
     assert request.headers["DigitRec-Delivery"] == str(delivery.pk)
+
+
+@pytest.mark.django_db
+def test_the_sweep_sends_overdue_deliveries_only(owner, settings, loopback_allowed, receiver, finished_prediction,
+                                                 digit_png, monkeypatch):
+    from recognition import transport
+
+    sent = []
+    monkeypatch.setattr(transport, "deliver", lambda ids, delay=0: sent.extend(ids))
+    webhook = webhooks.webhook_create(owner=owner, url=receiver.url)
+    prediction = finished_prediction(owner, digit_png[0])
+    now = timezone.now()
+    overdue, just_due, later = (WebhookDelivery.objects.create(webhook=webhook, prediction=prediction,
+                                                               next_attempt_at=now + timedelta(seconds=offset))
+                                for offset in (-settings.WEBHOOK_SWEEP_SECONDS - 1, 0, 60))
+
+    assert webhooks.deliveries_send_due() == 1
+    assert sent == [str(overdue.pk)]
+
+
+@pytest.mark.django_db
+def test_a_delivery_whose_prediction_was_deleted_is_dropped(owner, loopback_allowed, receiver, finished_prediction,
+                                                            digit_png):
+    from recognition import services
+
+    webhook = webhooks.webhook_create(owner=owner, url=receiver.url)
+    prediction = finished_prediction(owner, digit_png[0])
+    delivery = WebhookDelivery.objects.create(webhook=webhook, prediction=prediction, next_attempt_at=timezone.now())
+    services.prediction_delete(prediction=prediction)
+
+    assert webhooks.delivery_attempt(delivery.pk) is None
+    assert receiver.received == [] and not WebhookDelivery.objects.exists()
 
 
 def _wait_until(condition, timeout: float = 10) -> None:
