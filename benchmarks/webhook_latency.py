@@ -1,9 +1,9 @@
 """Webhook delivery latency: from a prediction's completion to its POST at a receiver.
 
-    .venv/bin/python -m benchmarks.webhook_latency [--predictions 200] [--rate 10] [--url URL]
+    .venv/bin/python -m benchmarks.webhook_latency [--predictions 200] [--rate 10] [--url URL | --database-url URL]
 
-Without --url it starts the embedded mode (granian, in-process inference and delivery, a
-SQLite database of its own under var/bench/) on a free port; with --url it uses a running
+Without --url it starts the embedded mode (granian, in-process inference and delivery, the
+`make run` database var/db.sqlite3 unless --database-url) on a free port; with --url it uses a running
 server, such as `make stack`, which must have WEBHOOK_ALLOW_PRIVATE=1 to reach the receiver
 on 127.0.0.1. It registers a user and a webhook to a receiver in this process, submits
 predictions at --rate a second, and prints the median and p99 of the time from each
@@ -66,10 +66,10 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _embedded() -> tuple[str, subprocess.Popen]:
+def _embedded(database_url: str | None) -> tuple[str, subprocess.Popen]:
     OUT.mkdir(parents=True, exist_ok=True)
-    database = OUT / f"webhook-latency-{uuid.uuid4().hex[:6]}.sqlite3"
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "CELERY_BROKER_URL": "", "REDIS_URL": "",
+    # No DATABASE_URL: the embedded default, var/db.sqlite3 with its WAL and write-lock options.
+    env = {**os.environ, "DATABASE_URL": database_url or "", "CELERY_BROKER_URL": "", "REDIS_URL": "",
            "CACHE_URL": "", "WEBHOOK_ALLOW_PRIVATE": "1", "DJANGO_ENV": "development", "MEDIA_ROOT": str(OUT / "media")}
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
     port = _free_port()
@@ -86,6 +86,18 @@ def _quantile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def _warm_up(session: requests.Session, url: str, image: bytes) -> None:
+    """One prediction answered before measuring: the server's model is loaded, and so is the
+    receiver's first delivery (not counted)."""
+    deadline = time.monotonic() + 180
+    pk = session.post(f"{url}/api/v1/predictions/", files={"image": ("d.png", image)}, timeout=30).json()["id"]
+    while session.get(f"{url}/api/v1/predictions/{pk}/", timeout=30).json()["status"] == "pending":
+        if time.monotonic() > deadline:
+            raise RuntimeError("the server did not answer a prediction within 180 s")
+        time.sleep(0.5)
+    time.sleep(1)
+
+
 def run(url: str, predictions: int, rate: float) -> dict:
     receiver = Receiver()
     session = requests.Session()
@@ -96,6 +108,7 @@ def run(url: str, predictions: int, rate: float) -> dict:
     created = session.post(f"{url}/api/v1/webhooks/", json={"url": receiver.url}, timeout=30)
     created.raise_for_status()
     images = [base64.b64decode(url.split(",", 1)[1]) for url in DRAWINGS]
+    _warm_up(session, url, images[0])
     submitted: dict[str, float] = {}
     start = time.monotonic()
     for i in range(predictions):
@@ -105,15 +118,17 @@ def run(url: str, predictions: int, rate: float) -> dict:
         response.raise_for_status()
         submitted[response.json()["id"]] = time.time()
     deadline = time.monotonic() + 120
-    while len(receiver.arrived) < predictions and time.monotonic() < deadline:
+    while len(submitted.keys() & receiver.arrived.keys()) < predictions and time.monotonic() < deadline:
         time.sleep(0.1)
     after_completion, after_submit = [], []
-    for pk, (arrived, prediction) in receiver.arrived.items():
+    for pk in submitted.keys() & receiver.arrived.keys():
+        arrived, prediction = receiver.arrived[pk]
         completed = datetime.fromisoformat(prediction["completed_at"].replace("Z", "+00:00")).timestamp()
         after_completion.append((arrived - completed) * 1000)
         after_submit.append((arrived - submitted[pk]) * 1000)
     receiver.server.shutdown()
-    result = {"url": url, "predictions": predictions, "rate": rate, "delivered": len(receiver.arrived)}
+    result = {"url": url, "predictions": predictions, "rate": rate,
+              "delivered": len(submitted.keys() & receiver.arrived.keys())}
     for label, values in (("completion_to_arrival_ms", after_completion), ("submit_to_arrival_ms", after_submit)):
         if values:
             result[label] = {"median": round(statistics.median(values), 1), "p99": round(_quantile(values, 0.99), 1),
@@ -126,11 +141,12 @@ def main() -> None:
     parser.add_argument("--predictions", type=int, default=200)
     parser.add_argument("--rate", type=float, default=10.0, help="predictions submitted a second")
     parser.add_argument("--url", help="a running server (default: start the embedded mode)")
+    parser.add_argument("--database-url", help="the embedded mode's database (default: var/db.sqlite3)")
     args = parser.parse_args()
     process = None
     url = args.url
     if url is None:
-        url, process = _embedded()
+        url, process = _embedded(args.database_url)
     try:
         _wait_http(f"{url}/healthz", 120)
         result = run(url.rstrip("/"), args.predictions, args.rate)
