@@ -2,7 +2,8 @@
 
 Every error is ``{"error": {"code": ..., "message": ..., "fields": {...}}}`` with the
 status that says what went wrong: 400 bad request, 401 unauthenticated, 404 not yours or
-not there, 413 too large, 415 not an image, 429 throttled, 503 try again later (busy).
+not there, 413 too large, 415 not an image, 422 an idempotency key reused with another body,
+429 throttled, 503 try again later (busy).
 """
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ class ErrorDetailSerializer(serializers.Serializer):
     code = serializers.CharField(help_text=(
         "For programs: invalid, parse_error, too_many_files, too_many_fields, not_authenticated, "
         "authentication_failed, not_found, too_large, not_an_image, unsupported_media_type, throttled, "
-        "locked_out, unavailable, busy, model_unavailable."))
+        "locked_out, unavailable, busy, model_unavailable, idempotency_key_reused."))
     message = serializers.CharField(help_text="For people: what went wrong and what to do.")
 
     def get_fields(self):
