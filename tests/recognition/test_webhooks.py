@@ -63,6 +63,15 @@ def test_another_users_webhook_is_404_and_anonymous_is_401(owner, other, token_c
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("pk", [0, -1, 2**63, 10**30])
+def test_an_id_out_of_range_is_404_not_a_database_error(owner, token_client, pk):
+    client = token_client(owner)
+
+    assert client.get(f"{HOOKS}{pk}/").status_code == 404
+    assert client.get(f"{HOOKS}{pk}/deliveries/").status_code == 404
+
+
+@pytest.mark.django_db
 def test_the_owner_deletes_a_webhook(owner, token_client, loopback_allowed, receiver):
     client = token_client(owner)
     pk = _register(client, receiver.url)["id"]
