@@ -19,6 +19,24 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt clients/python/pyproje
 	$(PYTHON) -m pip install --quiet -e ./clients/python  # the command-line client, for its tests
 	touch $@
 
+# Translations (README "Languages"): the .po files in locale/ are the source, edited by hand;
+# the compiled .mo files are committed too, so a clean checkout runs without gettext.
+# `make messages` refreshes the .po files from the code (then translate what is new) and
+# compiles them; it needs GNU gettext, installed once, as root, when missing (as `make test`
+# does for its catalog checks).
+MESSAGES_IGNORE := --ignore=.venv --ignore=var --ignore=tests --ignore=benchmarks --ignore=scripts \
+	--ignore=static/vendor --ignore=locale
+MSGFMT := /usr/bin/msgfmt
+$(MSGFMT):
+	@echo "Installing GNU gettext for the translation tests (apt-get)..."
+	@apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gettext >/dev/null
+
+.PHONY: messages
+messages: $(VENV)/.installed $(MSGFMT)
+	$(MANAGE) makemessages -l ta -l hi --add-location=file $(MESSAGES_IGNORE)
+	$(MANAGE) makemessages -d djangojs -l ta -l hi --add-location=file $(MESSAGES_IGNORE)
+	$(MANAGE) compilemessages --ignore=.venv
+
 # The embedded default: SQLite and in-process inference, no PostgreSQL or Redis needed.
 # One process (the model is loaded once per process) with threads; no autoreloader,
 # which would load the model twice.
@@ -43,7 +61,7 @@ $(CHROMIUM):
 TEST_WORKERS ?= 2
 test: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/digitrec
 test: export REDIS_URL ?= redis://127.0.0.1:6379/0
-test: $(VENV)/.installed $(CHROMIUM)
+test: $(VENV)/.installed $(CHROMIUM) $(MSGFMT)
 	DJANGO_ENV=development $(PYTHON) -m pytest -n $(TEST_WORKERS) --dist worksteal
 
 # Production-like on one machine: the granian web server, Celery workers and beat (Procfile),

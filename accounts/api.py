@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from django.contrib.auth import authenticate
 from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -74,5 +75,5 @@ class ObtainToken(APIView):
         user = authenticate(request._request, username=incoming.validated_data["username"],
                             password=incoming.validated_data["password"])
         if user is None:
-            raise AuthenticationFailed("Wrong username or password.")
+            raise AuthenticationFailed(_("Wrong username or password."))
         return Response({"token": services.token_get_or_create(user=user).key})

@@ -2,6 +2,7 @@ from django import forms
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import get_user_model
 from django.core.validators import MaxLengthValidator
+from django.utils.translation import gettext_lazy as _
 
 # Every credential field is bounded, so an oversized value is a form error, not a
 # database error (django-axes stores a failed login's username in 255 characters).
@@ -44,7 +45,7 @@ class SetPasswordForm(BoundedPasswordsMixin, auth_forms.SetPasswordForm):
 class RegisterForm(BoundedPasswordsMixin, auth_forms.UserCreationForm):
     email = forms.EmailField(
         required=False, max_length=EMAIL_MAX_LENGTH,
-        help_text="Optional. Needed only to reset a forgotten password.",
+        label=_("Email address"), help_text=_("Optional. Needed only to reset a forgotten password."),
     )
 
     class Meta(auth_forms.UserCreationForm.Meta):
@@ -55,7 +56,7 @@ class RegisterForm(BoundedPasswordsMixin, auth_forms.UserCreationForm):
         # not by a constraint: accounts made before may share one.
         email = self.cleaned_data["email"]
         if email and get_user_model().objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError("A user with that email address already exists.")
+            raise forms.ValidationError(_("A user with that email address already exists."))
         return email
 
 

@@ -11,6 +11,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import Resolver404, resolve
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -46,11 +48,11 @@ def register(request: HttpRequest) -> HttpResponse:
             )
         except IntegrityError:
             # Someone took the name between the form's check and the insert.
-            form.add_error("username", "A user with that username already exists.")
+            form.add_error("username", _("A user with that username already exists."))
         else:
             # Two backends are configured, so login() must be told which one vouches.
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            messages.success(request, f"Welcome, {user.username}! Your account is ready.")
+            messages.success(request, _("Welcome, %(username)s! Your account is ready.") % {"username": user.username})
             return redirect(_safe_next(request) or "home")
     return render(request, "accounts/register.html", {"form": form, "next": _safe_next(request)})
 
@@ -64,7 +66,7 @@ def locked_out(
     long; JSON in the API's error format for an API client."""
     minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
     if request.path.startswith("/api/"):
-        message = f"Too many failed attempts: this account is locked for {minutes} minutes."
+        message = _("Too many failed attempts: this account is locked for %(minutes)d minutes.") % {"minutes": minutes}
         return JsonResponse({"error": {"code": "locked_out", "message": message, "fields": {}}},
                             status=429, headers={"Retry-After": str(minutes * 60)})
     context = {
@@ -76,8 +78,9 @@ def locked_out(
 
 
 # What the login page says it is for, when it was sent there from a page that needs it.
-PAGES_NEEDING_LOGIN = {"recognition:draw": "Draw", "recognition:upload": "Upload", "recognition:history": "History",
-                       "recognition:detail": "History", "accounts:profile": "your profile"}
+PAGES_NEEDING_LOGIN = {"recognition:draw": gettext_lazy("Draw"), "recognition:upload": gettext_lazy("Upload"),
+                       "recognition:history": gettext_lazy("History"), "recognition:detail": gettext_lazy("History"),
+                       "accounts:profile": gettext_lazy("your profile")}
 
 
 class LoginView(auth_views.LoginView):
@@ -99,7 +102,7 @@ class LogoutView(auth_views.LogoutView):
 
     def post(self, request, *args, **kwargs):
         response = super().post(request, *args, **kwargs)
-        messages.info(request, "You have been logged out.")
+        messages.info(request, _("You have been logged out."))
         return response
 
 
@@ -155,7 +158,7 @@ def token(request: HttpRequest) -> JsonResponse:
 @require_POST
 def rotate_token(request: HttpRequest) -> HttpResponse:
     token_rotate(user=request.user)
-    messages.success(request, "Your API token was replaced. The old token no longer works.")
+    messages.success(request, _("Your API token was replaced. The old token no longer works."))
     return redirect("accounts:profile")
 
 

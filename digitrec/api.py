@@ -13,6 +13,8 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.db import DatabaseError
 from django.urls import path, re_path
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework import status
@@ -36,7 +38,7 @@ log = logging.getLogger(__name__)
 @api_view(["GET", "POST", "PUT", "PATCH", "DELETE"])
 def not_found(request):
     """Any address under /api/v1/ that no route takes."""
-    raise NotFound("There is nothing at this address.")
+    raise NotFound(_("There is nothing at this address."))
 
 
 app_name = "api"
@@ -76,7 +78,8 @@ def exception_handler(exc, context):
         log.error("database unavailable during an API request: %s", exc)
         return Response(
             {"error": {"code": "unavailable", "fields": {},
-                       "message": f"The service is briefly unavailable; retry in {RETRY_AFTER_SECONDS} seconds."}},
+                       "message": _("The service is briefly unavailable; retry in %(seconds)d seconds.")
+                       % {"seconds": RETRY_AFTER_SECONDS}}},
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
@@ -84,19 +87,22 @@ def exception_handler(exc, context):
         exc = recognition_api.PayloadTooLarge(str(exc))
     elif isinstance(exc, RequestDataTooBig):  # Django's limit on a whole body, met before DRF parses it
         exc = recognition_api.PayloadTooLarge(
-            f"The request is too large: at most {settings.DATA_UPLOAD_MAX_MEMORY_SIZE / 2**20:.1f} MB in all.")
+            _("The request is too large: at most %(most)s MB in all.")
+            % {"most": number_format(settings.DATA_UPLOAD_MAX_MEMORY_SIZE / 2**20, 1)})
     elif isinstance(exc, TooManyFilesSent):
-        exc = ParseError(f"Too many files: at most {settings.DATA_UPLOAD_MAX_NUMBER_FILES} in one request.",
+        exc = ParseError(_("Too many files: at most %(most)d in one request.")
+                         % {"most": settings.DATA_UPLOAD_MAX_NUMBER_FILES},
                          code="too_many_files")
     elif isinstance(exc, TooManyFieldsSent):
-        exc = ParseError(f"Too many fields: at most {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} in one request.",
+        exc = ParseError(_("Too many fields: at most %(most)d in one request.")
+                         % {"most": settings.DATA_UPLOAD_MAX_NUMBER_FIELDS},
                          code="too_many_fields")
     response = drf_exception_handler(exc, context)
     if response is None:
         return None  # an unexpected error: Django's 500 handling (logged, no traceback shown)
     if isinstance(exc, ValidationError):
         fields = _flatten(exc.detail)
-        first = next(iter(fields.values()), ["Invalid request."])[0]
+        first = next(iter(fields.values()), [_("Invalid request.")])[0]
         body = {"code": "invalid", "message": first, "fields": fields}
     elif isinstance(exc, APIException):
         codes = exc.get_codes()

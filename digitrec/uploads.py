@@ -10,10 +10,13 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.core.files.uploadhandler import FileUploadHandler
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
 
 
 def request_too_large_message() -> str:
-    return f"The request is too large: at most {settings.MAX_REQUEST_BYTES / 2**20:.1f} MB in all."
+    return _("The request is too large: at most %(most)s MB in all.") % {
+        "most": number_format(settings.MAX_REQUEST_BYTES / 2**20, 1)}
 
 
 class RequestTooLarge(RequestDataTooBig):

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularSwaggerSplitView
 
 from digitrec import views
@@ -16,6 +17,10 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("favicon.ico", views.favicon, name="favicon"),
     path("accounts/", include("accounts.urls")),
+    # The language switcher posts to i18n/setlang/ (set_language); the pages' scripts read
+    # their strings from jsi18n/, loaded as a file (no inline script, for the CSP).
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("admin/", admin.site.urls),
     path("staff/", staff_views.staff_dashboard, name="staff-dashboard"),
     # The split view serves Swagger UI's start-up script as a file: no inline script (CSP).

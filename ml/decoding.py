@@ -41,11 +41,22 @@ WEBP_BYTES_PER_PIXEL = 17
 WORK_MIN_SIDE = 200
 
 
-NOT_AN_IMAGE = "The file is not an image we can read (PNG, JPEG, GIF, BMP or WebP)."
+def gettext_noop(message: str) -> str:
+    """Marks a message for Django's makemessages; the web layer translates it (ml never
+    imports Django)."""
+    return message
+
+
+NOT_AN_IMAGE = gettext_noop("The file is not an image we can read (PNG, JPEG, GIF, BMP or WebP).")
 
 
 class ImageDecodeError(ValueError):
-    """The bytes are not an image we can read; the message is fit to show a person."""
+    """The bytes are not an image we can read; the message is fit to show a person.
+    ``template`` and ``params`` let the web layer show it translated."""
+
+    def __init__(self, template: str, params: dict | None = None):
+        self.template, self.params = template, params or {}
+        super().__init__(template % self.params if self.params else template)
 
 
 class TooManyPixels(ImageDecodeError):
@@ -110,7 +121,7 @@ def _open(data: bytes) -> tuple[Image.Image, tuple[int, int]]:
     within MAX_DECODE_BYTES; and its (width, height) as stored. A JPEG is set to decode at
     the smallest scale that keeps WORK_MAX_SIDE."""
     if not data:
-        raise ImageDecodeError("The file is empty.")
+        raise ImageDecodeError(gettext_noop("The file is empty."))
     image = Image.open(io.BytesIO(data))
     _check_format(image)
     size = width, height = image.size
@@ -122,13 +133,14 @@ def _open(data: bytes) -> tuple[Image.Image, tuple[int, int]]:
     per_pixel = WEBP_BYTES_PER_PIXEL if image.format == "WEBP" else DECODE_BYTES_PER_PIXEL.get(image.mode, 9)
     if image.width * image.height * per_pixel > MAX_DECODE_BYTES:
         most = MAX_DECODE_BYTES / per_pixel * (width * height) / (image.width * image.height)
-        raise TooManyPixels(too_many_pixels_message(width, height, most))
+        raise TooManyPixels(*too_many_pixels_message(width, height, most))
     return image, size
 
 
-def too_many_pixels_message(width: int, height: int, most: float) -> str:
-    return (f"The image has too many pixels: {width} x {height}, at most {most / 1e6:.0f} million "
-            "for this kind of image. Send a smaller copy.")
+def too_many_pixels_message(width: int, height: int, most: float) -> tuple[str, dict]:
+    return (gettext_noop("The image has too many pixels: %(width)d x %(height)d, at most %(most)d million "
+                         "for this kind of image. Send a smaller copy."),
+            {"width": width, "height": height, "most": round(most / 1e6)})
 
 
 @contextmanager
@@ -143,12 +155,12 @@ def _refusing_unreadable():
     except ImageDecodeError:
         raise
     except Image.DecompressionBombError:
-        raise TooManyPixels(f"The image has too many pixels: more than {2 * Image.MAX_IMAGE_PIXELS / 1e6:.0f} "
-                            "million. Send a smaller copy.")
+        raise TooManyPixels(gettext_noop("The image has too many pixels: more than %(most)d million. "
+                                         "Send a smaller copy."), {"most": round(2 * Image.MAX_IMAGE_PIXELS / 1e6)})
     except UnidentifiedImageError:
         raise ImageDecodeError(NOT_AN_IMAGE)
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, MemoryError):
-        raise ImageDecodeError("The image is damaged or truncated and cannot be read.")
+        raise ImageDecodeError(gettext_noop("The image is damaged or truncated and cannot be read."))
 
 
 def decode_image(data: bytes) -> tuple[np.ndarray, tuple[int, int]]:
@@ -174,9 +186,10 @@ def _decode(data: bytes) -> tuple[np.ndarray, tuple[int, int], Plain | None]:
 
 def _check_format(image: Image.Image) -> str:
     if image.format not in ALLOWED_FORMATS:
-        raise ImageDecodeError(
-            f"{image.format or 'This'} images are not supported; use PNG, JPEG, GIF, BMP or WebP."
-        )
+        if not image.format:
+            raise ImageDecodeError(gettext_noop("This kind of image is not supported; use PNG, JPEG, GIF, BMP or WebP."))
+        raise ImageDecodeError(gettext_noop("%(format)s images are not supported; use PNG, JPEG, GIF, BMP or WebP."),
+                               {"format": image.format})
     return image.format
 
 

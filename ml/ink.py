@@ -22,6 +22,10 @@ MIN_CONTRAST = 0.12
 # ...and so does one whose darkest stroke is not clearly out of the sheet's noise.
 MIN_SIGNAL_TO_NOISE = 8.0
 MIN_INK_PIXELS = 12
+# A row or column of a photo inked at least RULED_LEVEL over this share of its length is
+# a printed line of the paper, not ink of a digit (see _without_ruling).
+RULED_SHARE = 0.9
+RULED_LEVEL = 0.05
 # Below this estimated sensor noise (one grey level) an image is clean: no blur needed.
 CLEAN_NOISE = 1 / 255
 
@@ -67,6 +71,7 @@ def find_ink(gray: np.ndarray, original_shape: tuple[int, int], plain: Plain | N
     ink = (1.0 - smooth) if (median - smooth.min()) > (smooth.max() - median) else smooth
     ink = ink - _background(ink)
     np.maximum(ink, 0.0, out=ink)  # (np.clip(ink, 0.0, None) is just that)
+    ink = _without_ruling(ink)
     return _ink_above_noise(ink, float(ink.max()), noise, gray.shape[0] / original_shape[0])
 
 
@@ -93,6 +98,25 @@ def _ink_above_noise(ink: np.ndarray, peak: float, noise: float, scale: float, o
     if np.count_nonzero(mask) < MIN_INK_PIXELS:
         raise NoDigitFound("no digit found")
     return Ink(soft=ink, mask=mask, threshold=threshold, scale=scale, offset=offset, labels=labels, kept=kept)
+
+
+def _without_ruling(ink: np.ndarray) -> np.ndarray:
+    """Ink without the lines of ruled or squared paper.
+
+    A printed line crosses the whole sheet, which no stroke of a digit does: it is seen as
+    a row (or column) inked over RULED_SHARE of its length. Every row and column is then
+    lowered by its own floor (its ink at that share), which takes the lines away and
+    leaves most of a stroke that crosses one. A sheet with no such line is left as it is.
+    """
+    h, w = ink.shape
+    if min(h, w) < 16:
+        return ink
+    share = 1.0 - RULED_SHARE
+    rows = np.quantile(ink, share, axis=1)
+    cols = np.quantile(ink, share, axis=0)
+    if max(rows.max(), cols.max()) < RULED_LEVEL:
+        return ink
+    return np.maximum(ink - np.maximum(rows[:, None], cols[None, :]), 0.0).astype(ink.dtype)
 
 
 def _median_step(steps: np.ndarray) -> float:
@@ -142,6 +166,8 @@ def _find_ink_in_window(gray: np.ndarray, original_shape: tuple[int, int], plain
     x0, x1 = tile_cols[0] * tile, min(tile_cols[1] * tile, w)
     if (bottom - top) * (right - left) == h * w or not np.isfinite(value):
         return None  # no plain part at all
+    if bottom - top >= RULED_SHARE * h or right - left >= RULED_SHARE * w:
+        return None  # ink may run across the sheet: find_ink looks for ruled lines
     window = gray[y0:y1, x0:x1]
     content = gray[top:bottom, left:right]  # (the rest of the window is plain)
     lowest, highest = content.min(), content.max()
@@ -243,7 +269,9 @@ def mask_labels(ink: Ink) -> tuple[np.ndarray, int]:
 
 
 def _tile_side(h: int, w: int) -> int:
-    return max(8, min(max(h, w) // 8, min(h, w) // 2))
+    # At least five tiles across the short side: _background's 3x3 opening flattens an
+    # axis of three tiles or fewer, and a shadow across a wide, short photo became ink.
+    return max(8, min(max(h, w) // 8, min(h, w) // 5))
 
 
 def _background(ink: np.ndarray) -> np.ndarray | float:

@@ -70,12 +70,19 @@ def _negative(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 WORKERS = 4
 
 
+_SOURCE_DIGEST = hashlib.sha256(b"".join(
+    (Path(__file__).parent / f"{name}.py").read_bytes()
+    for name in ("decoding", "ink", "preprocessing", "segmentation", "synthetic", "styles", "negatives", "pen")
+)).digest()
+
+
 def _job(function, args: tuple, cache_dir: Path | None):
     """``function(*args)``, kept in ``cache_dir`` under a hash of its name and arguments:
     generation is deterministic, so an interrupted run need not redo finished chunks."""
     if cache_dir is None:
         return function(*args)
     digest = hashlib.sha256(function.__name__.encode())
+    digest.update(_SOURCE_DIGEST)  # a change to how images are made or read makes new ones
     for arg in args:
         digest.update(np.ascontiguousarray(arg).tobytes() if isinstance(arg, np.ndarray) else repr(arg).encode())
     path = Path(cache_dir) / f"{function.__name__}-{digest.hexdigest()[:24]}.npz"

@@ -23,6 +23,8 @@ from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from ml.artifact import ArtifactError
@@ -68,9 +70,9 @@ class ReviewForm(forms.ModelForm):
 
 
 class ReviewLabelForm(forms.Form):
-    label = forms.CharField(max_length=64, label="Reviewed label",
-                            help_text="The right answer for every selected prediction: one digit for "
-                                      "single digits, the digits left to right for numbers.")
+    label = forms.CharField(max_length=64, label=gettext_lazy("Reviewed label"),
+                            help_text=gettext_lazy("The right answer for every selected prediction: one digit for "
+                                                   "single digits, the digits left to right for numbers."))
 
     def clean_label(self) -> str:
         label = self.cleaned_data["label"].strip()
@@ -120,7 +122,7 @@ class PredictionAdmin(StaffPermissions, admin.ModelAdmin):
     # The review queue's order: the answers the model was not sure of first.
     ordering = ["-not_sure", "-created_at"]
     search_fields = ["owner__username"]
-    search_help_text = "Search by the owner's username."
+    search_help_text = gettext_lazy("Search by the owner's username.")
     list_select_related = ["owner"]
     list_per_page = 50
     actions = ["set_reviewed_label", "mark_reviewed", "export_csv"]
@@ -129,13 +131,13 @@ class PredictionAdmin(StaffPermissions, admin.ModelAdmin):
         # Narrower columns, so all of them fit beside the filters at 1280 px.
         css = {"all": ["recognition/admin_predictions.css"]}
     fieldsets = [
-        ("What was submitted", {"fields": ["full_image", "owner_predictions", "source", "mode", "image_name",
+        (gettext_lazy("What was submitted"), {"fields": ["full_image", "owner_predictions", "source", "mode", "image_name",
                                            "image_bytes", "image_sha256", "created_at"]}),
-        ("What the model said", {"fields": ["status", "answer", "confidence", "not_sure", "model_inputs",
+        (gettext_lazy("What the model said"), {"fields": ["status", "answer", "confidence", "not_sure", "model_inputs",
                                             "left_out", "number_hint", "model_version", "error_code", "error",
                                             "attempts"]}),
-        ("Review", {"fields": ["feedback_label", "feedback_at", "reviewed_label", "reviewed_at", "reviewer"]}),
-        ("Timings", {"fields": ["queued_at", "started_at", "finished_at", "timings"]}),
+        (gettext_lazy("Review"), {"fields": ["feedback_label", "feedback_at", "reviewed_label", "reviewed_at", "reviewer"]}),
+        (gettext_lazy("Timings"), {"fields": ["queued_at", "started_at", "finished_at", "timings"]}),
     ]
     readonly_fields = ["full_image", "owner_predictions", "source", "mode", "image_name", "image_bytes",
                        "image_sha256", "created_at", "status", "answer", "confidence", "not_sure", "model_inputs",
@@ -155,7 +157,7 @@ class PredictionAdmin(StaffPermissions, admin.ModelAdmin):
 
     # Columns and read-only fields.
 
-    @admin.display(description="image")
+    @admin.display(description=gettext_lazy("image"))
     def thumbnail(self, obj: Prediction):
         return format_html('<img src="{}" alt="" width="48" height="48" loading="lazy" '
                            'style="object-fit: contain; background: #fff; border: 1px solid #ccc">',
@@ -163,51 +165,52 @@ class PredictionAdmin(StaffPermissions, admin.ModelAdmin):
 
     # Users are shown by name, never linked to their account page: staff who are not
     # superusers may not open it. The owner links to their predictions instead.
-    @admin.display(description="owner", ordering="owner__username")
+    @admin.display(description=gettext_lazy("owner"), ordering="owner__username")
     def owner_predictions(self, obj: Prediction):
         url = reverse("admin:recognition_prediction_changelist") + f"?owner__id__exact={obj.owner_id}"
-        return format_html('<a href="{}" title="All predictions by {}">{}</a>', url, obj.owner, obj.owner)
+        return format_html('<a href="{}" title="{}">{}</a>', url, _("All predictions by %(owner)s") % {"owner": obj.owner},
+                           obj.owner)
 
-    @admin.display(description="reviewed by")
+    @admin.display(description=gettext_lazy("reviewed by"))
     def reviewer(self, obj: Prediction) -> str:
         return str(obj.reviewed_by) if obj.reviewed_by else "-"
 
-    @admin.display(description="confidence", ordering="confidence")
+    @admin.display(description=gettext_lazy("confidence"), ordering="confidence")
     def confidence_percent(self, obj: Prediction) -> str:
         return percent(obj.confidence)
 
-    @admin.display(description="feedback", ordering="feedback_label")
+    @admin.display(description=gettext_lazy("feedback"), ordering="feedback_label")
     def feedback(self, obj: Prediction):
         if not obj.feedback_label:
             return ""
         if obj.feedback_label != obj.answer:
-            return format_html('<strong title="differs from the answer">{} &ne; {}</strong>',
+            return format_html('<strong title="{}">{} &ne; {}</strong>', _("differs from the answer"),
                                obj.feedback_label, obj.answer or "—")
         return obj.feedback_label
 
-    @admin.display(description="image")
+    @admin.display(description=gettext_lazy("image"))
     def full_image(self, obj: Prediction):
-        return format_html('<a href="{0}"><img src="{0}" alt="The submitted image" '
+        return format_html('<a href="{0}"><img src="{0}" alt="{1}" '
                            'style="max-width: 100%; max-height: 360px; background: #fff; border: 1px solid #ccc">'
-                           '</a>', reverse("recognition:staff-image", args=[obj.pk]))
+                           '</a>', reverse("recognition:staff-image", args=[obj.pk]), _("The submitted image"))
 
-    @admin.display(description="what the model saw")
+    @admin.display(description=gettext_lazy("what the model saw"))
     def model_inputs(self, obj: Prediction):
         digits = [{**d, "index": i, "input_url": reverse("recognition:staff-model-input", args=[obj.pk, i]),
                    "bars": _probability_bars(d)}
                   for i, d in enumerate(obj.digits)]
         return render_to_string("admin/recognition/prediction/_digits.html", {"digits": digits})
 
-    @admin.display(description="durations")
+    @admin.display(description=gettext_lazy("durations"))
     def timings(self, obj: Prediction) -> str:
-        parts = [("waited", seconds_until(obj.queued_at, obj.started_at)),
-                 ("ran", seconds_until(obj.started_at, obj.finished_at)),
-                 ("in all", seconds_until(obj.created_at, obj.finished_at))]
-        return ", ".join(f"{name} {value}" for name, value in parts if value) or "—"
+        parts = [(_("waited %(seconds)s"), seconds_until(obj.queued_at, obj.started_at)),
+                 (_("ran %(seconds)s"), seconds_until(obj.started_at, obj.finished_at)),
+                 (_("in all %(seconds)s"), seconds_until(obj.created_at, obj.finished_at))]
+        return ", ".join(text % {"seconds": value} for text, value in parts if value) or "—"
 
     # Bulk actions.
 
-    @admin.action(description="Set a reviewed label on the selected predictions…")
+    @admin.action(description=gettext_lazy("Set a reviewed label on the selected predictions…"))
     def set_reviewed_label(self, request, queryset):
         form = ReviewLabelForm(request.POST if "apply" in request.POST else None)
         if form.is_bound and form.is_valid():
@@ -219,30 +222,35 @@ class PredictionAdmin(StaffPermissions, admin.ModelAdmin):
                     done += 1
                 except ValidationError as exc:
                     refused.append(f"{prediction.pk}: {exc.messages[0]}")
-            self.message_user(request, f"Reviewed label {form.cleaned_data['label']} set on {done} "
-                                       f"prediction{'' if done == 1 else 's'}.", messages.SUCCESS)
+            self.message_user(request, ngettext("Reviewed label %(label)s set on %(count)d prediction.",
+                                                "Reviewed label %(label)s set on %(count)d predictions.", done)
+                              % {"label": form.cleaned_data["label"], "count": done}, messages.SUCCESS)
             if refused:
-                self.message_user(request, f"Left {len(refused)} unchanged: " + "; ".join(refused[:5])
-                                  + ("…" if len(refused) > 5 else ""), messages.WARNING)
+                self.message_user(request, _("Left %(count)d unchanged: %(reasons)s") % {
+                    "count": len(refused), "reasons": "; ".join(refused[:5]) + ("…" if len(refused) > 5 else "")},
+                    messages.WARNING)
             return None
         return TemplateResponse(request, "admin/recognition/prediction/set_reviewed_label.html", {
             **self.admin_site.each_context(request),
-            "title": "Set a reviewed label",
+            "title": _("Set a reviewed label"),
             "opts": self.model._meta,
             "form": form,
             "predictions": queryset.select_related("owner"),
             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
         })
 
-    @admin.action(description="Mark reviewed (the owner's feedback, else the answer)")
+    @admin.action(description=gettext_lazy("Mark reviewed (the owner's feedback, else the answer)"))
     def mark_reviewed(self, request, queryset):
         count = services.predictions_mark_reviewed(queryset=queryset, reviewer=request.user)
         skipped = queryset.count() - count
-        self.message_user(request, f"Marked {count} prediction{'' if count == 1 else 's'} reviewed"
-                          + (f"; {skipped} left as they were (not answered, or already reviewed)."
-                             if skipped else "."), messages.SUCCESS)
+        message = ngettext("Marked %(count)d prediction reviewed", "Marked %(count)d predictions reviewed", count)
+        if skipped:
+            message += "; " + ngettext("%(skipped)d left as it was (not answered, or already reviewed).",
+                                       "%(skipped)d left as they were (not answered, or already reviewed).", skipped)
+        self.message_user(request, message % {"count": count, "skipped": skipped} + ("" if skipped else "."),
+                          messages.SUCCESS)
 
-    @admin.action(description="Export the selected predictions as CSV")
+    @admin.action(description=gettext_lazy("Export the selected predictions as CSV"))
     def export_csv(self, request, queryset):
         writer = csv.writer(_Echo())
         rows = queryset.order_by("-created_at").values_list(*CSV_COLUMNS.values()).iterator(chunk_size=500)
@@ -269,10 +277,10 @@ class ModelVersionAdmin(StaffPermissions, admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["version", "path", "is_active", "activated_at", "activated_by", "trained_at",
                            "registered_at"]}),
-        ("Accuracy", {"fields": ["test_accuracy_percent", "heldout_accuracy_percent", "heldout_images",
+        (gettext_lazy("Accuracy"), {"fields": ["test_accuracy_percent", "heldout_accuracy_percent", "heldout_images",
                                  "evaluation"]}),
-        ("Training", {"fields": ["training"]}),
-        ("Metadata", {"fields": ["metadata_json"], "classes": ["collapse"]}),
+        (gettext_lazy("Training"), {"fields": ["training"]}),
+        (gettext_lazy("Metadata"), {"fields": ["metadata_json"], "classes": ["collapse"]}),
     ]
     readonly_fields = ["version", "path", "is_active", "activated_at", "activated_by", "trained_at",
                        "registered_at", "test_accuracy_percent", "heldout_accuracy_percent", "heldout_images",
@@ -284,7 +292,8 @@ class ModelVersionAdmin(StaffPermissions, admin.ModelAdmin):
 
     def sync_view(self, request):
         created = model_versions.model_versions_sync()
-        self.message_user(request, f"Registered {len(created)} new version{'' if len(created) == 1 else 's'}"
+        message = ngettext("Registered %(count)d new version", "Registered %(count)d new versions", len(created))
+        self.message_user(request, message % {"count": len(created)}
                           + (": " + ", ".join(v.version for v in created) if created else "."), messages.SUCCESS)
         return redirect("admin:recognition_modelversion_changelist")
 
@@ -299,19 +308,19 @@ class ModelVersionAdmin(StaffPermissions, admin.ModelAdmin):
         return super().get_queryset(request).annotate(
             is_serving=ExpressionWrapper(is_serving, output_field=BooleanField()))
 
-    @admin.display(description="serving", boolean=True)
+    @admin.display(description=gettext_lazy("serving"), boolean=True)
     def serving(self, obj: ModelVersion) -> bool:
         return obj.is_serving
 
-    @admin.display(description="MNIST test accuracy", ordering="test_accuracy")
+    @admin.display(description=gettext_lazy("MNIST test accuracy"), ordering="test_accuracy")
     def test_accuracy_percent(self, obj: ModelVersion) -> str:
         return percent(obj.test_accuracy, 2) or "—"
 
-    @admin.display(description="held-out accuracy", ordering="heldout_accuracy")
+    @admin.display(description=gettext_lazy("held-out accuracy"), ordering="heldout_accuracy")
     def heldout_accuracy_percent(self, obj: ModelVersion) -> str:
         return percent(obj.heldout_accuracy, 2) or "—"
 
-    @admin.display(description="per class and plots")
+    @admin.display(description=gettext_lazy("per class and plots"))
     def evaluation(self, obj: ModelVersion):
         return render_to_string("admin/recognition/modelversion/_evaluation.html", {
             "version": obj,
@@ -319,13 +328,13 @@ class ModelVersionAdmin(StaffPermissions, admin.ModelAdmin):
                       for name in dashboard.MODEL_PLOTS if name != "reliability" or "calibration" in obj.metadata],
         })
 
-    @admin.display(description="how it was trained")
+    @admin.display(description=gettext_lazy("how it was trained"))
     def training(self, obj: ModelVersion):
         meta = obj.metadata
         data = meta.get("data", {})
         return format_html(
-            "{} training images ({} from reviewed predictions), {} s. Hyperparameters: {}.<br>"
-            "Command: <code>{}</code>",
+            _("{} training images ({} from reviewed predictions), {} s. Hyperparameters: {}.<br>"
+              "Command: <code>{}</code>"),
             data.get("train_images", "?"), data.get("extra_train_images", 0), meta.get("training_seconds", "?"),
             ", ".join(f"{k}={v}" for k, v in (meta.get("hyperparameters") or {}).items()), meta.get("command", ""),
         )
@@ -335,14 +344,15 @@ class ModelVersionAdmin(StaffPermissions, admin.ModelAdmin):
         return format_html("<pre style='max-height: 30rem; overflow: auto'>{}</pre>",
                            json.dumps(obj.metadata, indent=2))
 
-    @admin.action(description="Activate the selected version (serve it from now on)")
+    @admin.action(description=gettext_lazy("Activate the selected version (serve it from now on)"))
     def activate(self, request, queryset):
         if queryset.count() != 1:
-            self.message_user(request, "Select exactly one version to activate.", messages.ERROR)
+            self.message_user(request, _("Select exactly one version to activate."), messages.ERROR)
             return None
         try:
             version = model_versions.model_version_activate(version=queryset.get(), by=request.user)
         except ValidationError as exc:
             self.message_user(request, exc.messages[0], messages.ERROR)
             return None
-        self.message_user(request, f"Activated {version.version}: the next predictions use it.", messages.SUCCESS)
+        self.message_user(request, _("Activated %(version)s: the next predictions use it.") % {"version": version.version},
+                          messages.SUCCESS)

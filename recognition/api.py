@@ -11,6 +11,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.files.base import File
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication
@@ -35,13 +37,13 @@ IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/bmp", "image/webp"
 class PayloadTooLarge(APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_code = "too_large"
-    default_detail = "The image is too large."
+    default_detail = gettext_lazy("The image is too large.")
 
 
 class NotAnImage(APIException):
     status_code = status.HTTP_415_UNSUPPORTED_MEDIA_TYPE
     default_code = "not_an_image"
-    default_detail = "The file is not an image we can read."
+    default_detail = gettext_lazy("The file is not an image we can read.")
 
 
 class AlternativeSerializer(serializers.Serializer):
@@ -73,7 +75,7 @@ def hint_for(prediction: Prediction) -> dict | None:
     if not prediction.number_hint:
         return None
     return {"code": "looks_like_a_number", "number": prediction.number_hint,
-            "message": f"This looks like a number: {prediction.number_hint}"}
+            "message": _("This looks like a number: %(number)s") % {"number": prediction.number_hint}}
 
 
 def _alternatives(digit: dict) -> list[dict]:
@@ -139,7 +141,7 @@ class PredictionSerializer(serializers.ModelSerializer):
         return hint_for(obj)
 
     def get_error(self, obj) -> str | None:
-        return obj.error or None
+        return _(obj.error) if obj.error else None  # stored in English, the catalog's msgid
 
     @extend_schema_field(serializers.ChoiceField(choices=Prediction.ErrorCode.values, allow_null=True))
     def get_error_code(self, obj) -> str | None:
@@ -160,9 +162,9 @@ class ImageField(serializers.Field):
     """An image as a multipart file, or in JSON as base64 or a data: URL."""
 
     default_error_messages = {
-        "required": "Send an image: a file in the field `image`, or base64 / a data: URL in JSON.",
-        "base64": "The image is not valid base64.",
-        "media_type": "The data URL must have an image media type (image/png, image/jpeg, ...).",
+        "required": gettext_lazy("Send an image: a file in the field `image`, or base64 / a data: URL in JSON."),
+        "base64": gettext_lazy("The image is not valid base64."),
+        "media_type": gettext_lazy("The data URL must have an image media type (image/png, image/jpeg, ...)."),
     }
 
     def to_internal_value(self, value) -> tuple[bytes | File, str]:
@@ -308,9 +310,9 @@ def _wait_seconds(request) -> float:
     try:
         value = float(raw)
     except ValueError:
-        raise ValidationError({"wait": [f"A number of seconds from 0 to {MAX_WAIT_SECONDS}."]})
+        raise ValidationError({"wait": [_("A number of seconds from 0 to %(most)s.") % {"most": MAX_WAIT_SECONDS}]})
     if not 0 <= value <= MAX_WAIT_SECONDS:
-        raise ValidationError({"wait": [f"A number of seconds from 0 to {MAX_WAIT_SECONDS}."]})
+        raise ValidationError({"wait": [_("A number of seconds from 0 to %(most)s.") % {"most": MAX_WAIT_SECONDS}]})
     return value
 
 
@@ -378,7 +380,7 @@ class ActiveModel(APIView):
         try:
             metadata = load_metadata(selectors.serving_model_dir())
         except ArtifactError:
-            return Response({"error": {"code": "model_unavailable", "message": "The model is not available.",
+            return Response({"error": {"code": "model_unavailable", "message": _("The model is not available."),
                                        "fields": {}}}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
         return Response({
             "version": metadata["version"],

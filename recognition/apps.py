@@ -1,10 +1,12 @@
 from django.apps import AppConfig
 from django.db import connections
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
 
 
 class RecognitionConfig(AppConfig):
     name = "recognition"
+    verbose_name = _("Recognition")
 
     def ready(self) -> None:
         # How predictions travel is decided here, once per process, and handed on; the

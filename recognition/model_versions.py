@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
 
 from ml.artifact import ArtifactError, load_metadata
 from recognition import selectors
@@ -80,11 +81,13 @@ def model_version_activate(*, version: ModelVersion | str, by=None) -> ModelVers
         rows = {row.version: row for row in ModelVersion.objects.select_for_update().order_by("pk")}
         row = rows.get(name)
         if row is None:
-            raise ValidationError(f"No registered model version {name}.", code="unknown_version")
+            raise ValidationError(_("No registered model version %(name)s.") % {"name": name},
+                                  code="unknown_version")
         try:
             load_metadata(selectors.artifact_dir(row.path))
         except (ArtifactError, ValueError) as exc:
-            raise ValidationError(f"Cannot activate {name}: {exc}", code="bad_artifact") from exc
+            raise ValidationError(_("Cannot activate %(name)s: %(error)s") % {"name": name, "error": exc},
+                                  code="bad_artifact") from exc
         ModelVersion.objects.filter(is_active=True).exclude(pk=row.pk).update(is_active=False)
         row.is_active = True
         row.activated_at = timezone.now()

@@ -4,6 +4,7 @@ import uuid
 import numpy as np
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from recognition.validators import validate_label
 
@@ -17,72 +18,76 @@ class Prediction(models.Model):
     """
 
     class Source(models.TextChoices):
-        DRAW = "draw", "Drawn"
-        UPLOAD = "upload", "Uploaded"
-        API = "api", "API"
+        DRAW = "draw", _("Drawn")
+        UPLOAD = "upload", _("Uploaded")
+        API = "api", _("API")
 
     class Mode(models.TextChoices):
-        DIGIT = "digit", "Single digit"
-        NUMBER = "number", "Number (a line of digits)"
+        DIGIT = "digit", _("Single digit")
+        NUMBER = "number", _("Number (a line of digits)")
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+        PENDING = "pending", _("Pending")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
 
     class ErrorCode(models.TextChoices):
-        NO_DIGIT = "no_digit", "No digit found"  # a blank or near-blank image
-        NOT_A_DIGIT = "not_a_digit", "Not a digit"  # ink the model reads as no digit (a scribble, a shape)
-        UNREADABLE = "unreadable", "Unreadable image"
-        INTERNAL = "internal", "Internal error"
+        NO_DIGIT = "no_digit", _("No digit found")  # a blank or near-blank image
+        NOT_A_DIGIT = "not_a_digit", _("Not a digit")  # ink the model reads as no digit (a scribble, a shape)
+        UNREADABLE = "unreadable", _("Unreadable image")
+        INTERNAL = "internal", _("Internal error")
 
     # A random id: another person's prediction cannot be found by counting.
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                              related_name="predictions")
-    image = models.FileField(upload_to="predictions/", max_length=200)
+                              related_name="predictions", verbose_name=_("owner"))
+    image = models.FileField(_("image"), upload_to="predictions/", max_length=200)
     image_sha256 = models.CharField(max_length=64, db_index=True)
-    image_bytes = models.PositiveIntegerField()
-    image_name = models.CharField(max_length=200, blank=True, help_text="File name as uploaded.")
-    source = models.CharField(max_length=10, choices=Source.choices)
-    mode = models.CharField(max_length=10, choices=Mode.choices, default=Mode.DIGIT)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    image_bytes = models.PositiveIntegerField(_("image bytes"))
+    image_name = models.CharField(_("image name"), max_length=200, blank=True, help_text=_("File name as uploaded."))
+    source = models.CharField(_("source"), max_length=10, choices=Source.choices)
+    mode = models.CharField(_("mode"), max_length=10, choices=Mode.choices, default=Mode.DIGIT)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
 
-    answer = models.CharField(max_length=64, blank=True, help_text="The digit, or the digits left to right.")
+    answer = models.CharField(_("answer"), max_length=64, blank=True,
+                              help_text=_("The digit, or the digits left to right."))
     # Calibrated: the probability that the whole answer is right.
-    confidence = models.FloatField(null=True, blank=True)
-    not_sure = models.BooleanField(default=False, help_text="Answered below the model's not-sure threshold.")
+    confidence = models.FloatField(_("confidence"), null=True, blank=True)
+    not_sure = models.BooleanField(_("not sure"), default=False,
+                                   help_text=_("Answered below the model's not-sure threshold."))
     # Per digit: {"digit", "confidence", "probabilities": [10 floats], "alternatives": [[digit,
     # probability] x 3, likeliest first], "box": [x, y, w, h], "pixels": base64 of the 28x28
     # bytes the model saw}.
     digits = models.JSONField(default=list, blank=True)
     # Number mode: the boxes [x, y, w, h] of marks read as no digit and left out of the answer.
-    left_out = models.JSONField(default=list, blank=True)
-    number_hint = models.CharField(max_length=64, blank=True,
-                                   help_text="Single-digit mode given several digits: their reading as a number.")
-    model_version = models.CharField(max_length=64, blank=True)
-    error_code = models.CharField(max_length=20, choices=ErrorCode.choices, blank=True)
-    error = models.TextField(blank=True, help_text="Why it failed, in words a person understands.")
+    left_out = models.JSONField(_("left out"), default=list, blank=True)
+    number_hint = models.CharField(_("number hint"), max_length=64, blank=True,
+                                   help_text=_("Single-digit mode given several digits: their reading as a number."))
+    model_version = models.CharField(_("model version"), max_length=64, blank=True)
+    error_code = models.CharField(_("error code"), max_length=20, choices=ErrorCode.choices, blank=True)
+    error = models.TextField(_("error"), blank=True, help_text=_("Why it failed, in words a person understands."))
     # Times sent to run: 1 when created, one more each time the stale sweeper resends it.
-    attempts = models.PositiveSmallIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
 
-    feedback_label = models.CharField(max_length=64, blank=True, validators=[validate_label],
-                                      help_text="The right answer, as the owner says.")
-    feedback_at = models.DateTimeField(null=True, blank=True)
+    feedback_label = models.CharField(_("feedback label"), max_length=64, blank=True, validators=[validate_label],
+                                      help_text=_("The right answer, as the owner says."))
+    feedback_at = models.DateTimeField(_("feedback at"), null=True, blank=True)
     # Staff's verdict (services.prediction_review): the label retraining trusts. It wins over
     # the owner's feedback wherever both exist.
-    reviewed_label = models.CharField(max_length=64, blank=True, validators=[validate_label],
-                                      help_text="The right answer, as staff reviewed it.")
-    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_label = models.CharField(_("reviewed label"), max_length=64, blank=True, validators=[validate_label],
+                                      help_text=_("The right answer, as staff reviewed it."))
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
     reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
-                                    blank=True, related_name="+")
+                                    blank=True, related_name="+", verbose_name=_("reviewed by"))
 
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    queued_at = models.DateTimeField(null=True, blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+    queued_at = models.DateTimeField(_("queued at"), null=True, blank=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("prediction")
+        verbose_name_plural = _("predictions")
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["owner", "-created_at"], name="prediction_owner_recent"),
@@ -119,25 +124,27 @@ class ModelVersion(models.Model):
     shipped artifacts and activates the newest when none is). See ``selectors.serving_model_dir``.
     """
 
-    version = models.CharField(max_length=64, unique=True)
+    version = models.CharField(_("version"), max_length=64, unique=True)
     # The artifact's folder name under ML_ARTIFACTS_DIR: a name, never a path, so a row
     # cannot point outside that folder.
-    path = models.CharField(max_length=200)
-    metadata = models.JSONField(default=dict, blank=True, help_text="The artifact's metadata.json.")
-    test_accuracy = models.FloatField(null=True, blank=True, help_text="On MNIST test.")
-    heldout_accuracy = models.FloatField(null=True, blank=True,
-                                         help_text="On the held-out slice of reviewed predictions, "
-                                                   "measured when it was trained with feedback.")
-    heldout_images = models.PositiveIntegerField("held-out images", null=True, blank=True,
-                                                 help_text="Size of that held-out slice.")
-    trained_at = models.DateTimeField(null=True, blank=True)
-    registered_at = models.DateTimeField(auto_now_add=True)
-    is_active = models.BooleanField(default=False)
-    activated_at = models.DateTimeField(null=True, blank=True)
+    path = models.CharField(_("path"), max_length=200)
+    metadata = models.JSONField(_("metadata"), default=dict, blank=True, help_text=_("The artifact's metadata.json."))
+    test_accuracy = models.FloatField(_("test accuracy"), null=True, blank=True, help_text=_("On MNIST test."))
+    heldout_accuracy = models.FloatField(_("held-out accuracy"), null=True, blank=True,
+                                         help_text=_("On the held-out slice of reviewed predictions, "
+                                                     "measured when it was trained with feedback."))
+    heldout_images = models.PositiveIntegerField(_("held-out images"), null=True, blank=True,
+                                                 help_text=_("Size of that held-out slice."))
+    trained_at = models.DateTimeField(_("trained at"), null=True, blank=True)
+    registered_at = models.DateTimeField(_("registered at"), auto_now_add=True)
+    is_active = models.BooleanField(_("active"), default=False)
+    activated_at = models.DateTimeField(_("activated at"), null=True, blank=True)
     activated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
-                                     blank=True, related_name="+")
+                                     blank=True, related_name="+", verbose_name=_("activated by"))
 
     class Meta:
+        verbose_name = _("model version")
+        verbose_name_plural = _("model versions")
         ordering = ["-trained_at", "-registered_at"]
         constraints = [
             models.UniqueConstraint(fields=["is_active"], condition=models.Q(is_active=True),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import io
 
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema
 from PIL import Image
 from rest_framework import serializers, status
@@ -27,7 +28,7 @@ STORED_ONLY = {"id", "source", "created_at", "completed_at", "feedback_label", "
 class Busy(APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_code = "busy"
-    default_detail = "The recognisers are busy: try again in a moment."
+    default_detail = gettext_lazy("The recognisers are busy: try again in a moment.")
     wait = 1  # Retry-After
 
 

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from ml.decoding import ImageDecodeError
 from ml.inference import NotADigit
@@ -23,9 +24,9 @@ from recognition.models import Prediction
 
 log = logging.getLogger(__name__)
 
-NO_DIGIT_MESSAGE = "No digit found: the image looks blank. Draw or photograph a digit and try again."
-NOT_A_DIGIT_MESSAGE = "No digit found: this looks like a drawing or a mark, not a digit."
-INTERNAL_MESSAGE = "Something went wrong while recognising this image. Please try again."
+NO_DIGIT_MESSAGE = gettext_noop("No digit found: the image looks blank. Draw or photograph a digit and try again.")
+NOT_A_DIGIT_MESSAGE = gettext_noop("No digit found: this looks like a drawing or a mark, not a digit.")
+INTERNAL_MESSAGE = gettext_noop("Something went wrong while recognising this image. Please try again.")
 
 
 def _digit_payload(result) -> dict:

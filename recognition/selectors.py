@@ -9,6 +9,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from ml.artifact import ArtifactError, load_metadata
 from recognition.models import ModelVersion, Prediction, Webhook, WebhookDelivery
@@ -25,11 +26,11 @@ def prediction_for_user(user, prediction_id) -> Prediction:
     try:
         pk = uuid.UUID(str(prediction_id))
     except ValueError:
-        raise Http404("No such prediction.")
+        raise Http404(_("No such prediction."))
     try:
         return predictions_for(user).get(pk=pk)
     except Prediction.DoesNotExist:
-        raise Http404("No such prediction.")
+        raise Http404(_("No such prediction."))
 
 
 def webhooks_for(user) -> QuerySet[Webhook]:
@@ -115,23 +116,23 @@ def model_version_plot(version: str, plot: str) -> Path:
     registered version, or of the model in ML_MODEL_DIR; 404 for anything else. Only these
     file names are ever served, from a folder found by version name."""
     if plot not in ("training_curves", "confusion_matrix", "reliability"):
-        raise Http404("No such plot.")
+        raise Http404(_("No such plot."))
     row = ModelVersion.objects.filter(version=version).values_list("path", flat=True).first()
     if row is not None:
         try:
             folder = artifact_dir(row)
         except ValueError:
-            raise Http404("No such model.")
+            raise Http404(_("No such model."))
     elif settings.ML_MODEL_DIR:
         folder = Path(settings.ML_MODEL_DIR)
         try:
             if load_metadata(folder, verify=False)["version"] != version:
-                raise Http404("No such model.")
+                raise Http404(_("No such model."))
         except ArtifactError:
-            raise Http404("No such model.")
+            raise Http404(_("No such model."))
     else:
-        raise Http404("No such model.")
+        raise Http404(_("No such model."))
     path = folder / f"{plot}.png"
     if not path.is_file():
-        raise Http404("No such plot.")
+        raise Http404(_("No such plot."))
     return path

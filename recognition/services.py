@@ -15,6 +15,8 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Case, F, Q, QuerySet, When
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
 
 from ml.decoding import ImageDecodeError, TooManyPixels, check_image
 from recognition import transport
@@ -35,7 +37,13 @@ class PreviewBusy(Exception):
 
 def too_large_message(size: int) -> str:
     # MB of 2**20 bytes, as the upload page counts them.
-    return f"The file is {size / 2**20:.1f} MB; at most {settings.MAX_UPLOAD_BYTES / 2**20:.1f} MB is accepted."
+    return _("The file is %(size)s MB; at most %(most)s MB is accepted.") % {
+        "size": number_format(size / 2**20, 1), "most": number_format(settings.MAX_UPLOAD_BYTES / 2**20, 1)}
+
+
+def _decode_message(exc: ImageDecodeError) -> str:
+    """The decoder's message in the current language (ml marks it for translation)."""
+    return _(exc.template) % exc.params if exc.params else _(exc.template)
 
 
 def validate_image(data: bytes) -> str:
@@ -50,9 +58,9 @@ def validate_image(data: bytes) -> str:
     try:
         image_format = check_image(data)
     except TooManyPixels as exc:
-        raise ImageTooLarge(str(exc), code="too_many_pixels") from exc
+        raise ImageTooLarge(_decode_message(exc), code="too_many_pixels") from exc
     except ImageDecodeError as exc:
-        raise ValidationError(str(exc), code="not_an_image") from exc
+        raise ValidationError(_decode_message(exc), code="not_an_image") from exc
     return EXTENSIONS[image_format]
 
 
@@ -90,7 +98,8 @@ def predictions_create(*, owner, images: list[tuple[bytes | File, str]], source:
     read, checked and hashed, then let go, before the next is read.
     """
     if mode not in Prediction.Mode.values:
-        raise ValidationError(f"Mode must be one of: {', '.join(Prediction.Mode.values)}.", code="invalid_mode")
+        raise ValidationError(_("Mode must be one of: %(modes)s.") % {"modes": ", ".join(Prediction.Mode.values)},
+                              code="invalid_mode")
     checked = []
     for image, name in images:
         data = _content(image)
@@ -119,7 +128,8 @@ def prediction_preview(*, image: bytes, mode: str = Prediction.Mode.DIGIT) -> Pr
     row, no file), finished or failed. Raises ValidationError for an image ``prediction_create``
     would refuse, and PreviewBusy when no answer comes in time."""
     if mode not in Prediction.Mode.values:
-        raise ValidationError(f"Mode must be one of: {', '.join(Prediction.Mode.values)}.", code="invalid_mode")
+        raise ValidationError(_("Mode must be one of: %(modes)s.") % {"modes": ", ".join(Prediction.Mode.values)},
+                              code="invalid_mode")
     validate_image(image)
     fields = transport.preview(image, mode, settings.PREVIEW_TIMEOUT_SECONDS)
     if fields is None:
@@ -155,14 +165,14 @@ def prediction_label_clean(*, prediction: Prediction, label: str) -> str:
     if label:
         validate_label(label)
     if label and prediction.mode == Prediction.Mode.DIGIT and len(label) != 1:
-        raise ValidationError("This prediction is a single digit: give one digit, 0-9.", code="invalid_label")
+        raise ValidationError(_("This prediction is a single digit: give one digit, 0-9."), code="invalid_label")
     return label
 
 
 def prediction_review(*, prediction: Prediction, label: str, reviewer) -> Prediction:
     """Record staff's right answer for a finished ("done") prediction ("" clears it)."""
     if prediction.status != Prediction.Status.DONE:
-        raise ValidationError("Only a prediction the model answered can be reviewed.", code="not_done")
+        raise ValidationError(_("Only a prediction the model answered can be reviewed."), code="not_done")
     label = prediction_label_clean(prediction=prediction, label=label)
     prediction.reviewed_label = label
     prediction.reviewed_at = timezone.now() if label else None

@@ -9,6 +9,7 @@ from functools import wraps
 
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from recognition import dashboard, selectors
@@ -60,7 +61,7 @@ def labelled_reliability(request: HttpRequest, version: str) -> HttpResponse:
     """The reliability diagram of a model version's answers that staff reviewed (PNG)."""
     png = dashboard.labelled_reliability_png(version)
     if png is None:
-        raise Http404("No reviewed answers of this model yet.")
+        raise Http404(_("No reviewed answers of this model yet."))
     response = HttpResponse(png, content_type="image/png")
     response["Cache-Control"] = "private, max-age=60"
     response["X-Content-Type-Options"] = "nosniff"

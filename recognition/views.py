@@ -15,6 +15,7 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from PIL import Image
 
@@ -112,7 +113,7 @@ def feedback(request: HttpRequest, pk) -> HttpResponse:
         except ValidationError as exc:
             form.add_error("label", exc)
         else:
-            messages.success(request, f"Thank you: recorded {prediction.feedback_label} as the right answer.")
+            messages.success(request, _("Thank you: recorded %(label)s as the right answer.") % {"label": prediction.feedback_label})
             return redirect("recognition:detail", pk=prediction.pk)
     return _render_detail(request, prediction, form)
 
@@ -122,7 +123,7 @@ def feedback(request: HttpRequest, pk) -> HttpResponse:
 def delete(request: HttpRequest, pk) -> HttpResponse:
     prediction = selectors.prediction_for_user(request.user, pk)
     services.prediction_delete(prediction=prediction)
-    messages.success(request, "The prediction and its image were deleted.")
+    messages.success(request, _("The prediction and its image were deleted."))
     return redirect("recognition:history")
 
 
@@ -131,7 +132,7 @@ def image_response(prediction: Prediction, *, max_age: int) -> HttpResponse:
     try:
         handle = prediction.image.open("rb")
     except OSError:
-        raise Http404("The image file is missing.")
+        raise Http404(_("The image file is missing."))
     content_type = mimetypes.guess_type(prediction.image.name)[0] or "application/octet-stream"
     response = FileResponse(handle, content_type=content_type)
     response["Cache-Control"] = f"private, max-age={max_age}"
@@ -142,7 +143,7 @@ def image_response(prediction: Prediction, *, max_age: int) -> HttpResponse:
 def model_input_response(prediction: Prediction, index: int, *, max_age: int) -> HttpResponse:
     """The 28x28 image the model saw for digit ``index``, enlarged 4x, as PNG."""
     if index >= len(prediction.digits):
-        raise Http404("No such digit.")
+        raise Http404(_("No such digit."))
     image = Image.fromarray(prediction.model_input(index)).resize((112, 112), Image.Resampling.NEAREST)
     buffer = io.BytesIO()
     image.save(buffer, "PNG")

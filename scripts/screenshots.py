@@ -1,7 +1,10 @@
 """Refresh docs/screenshots/ from a running server (`make run`), in Debian's chromium: the
-pages at 1280 px and on a 390 px phone with touch. Needs a staff user with a password.
+pages at 1280 px and on a 390 px phone with touch, in English, then home, draw and history
+in Tamil and Hindi (files ending -ta and -hi; the browser asks for the language as a person's
+browser would). Needs a staff user with a password, and the Noto fonts for Tamil and
+Devanagari (Debian: fonts-noto-core).
 
-    .venv/bin/python scripts/screenshots.py http://127.0.0.1:8000 USER PASSWORD
+    .venv/bin/python scripts/screenshots.py http://127.0.0.1:8000 USER PASSWORD [LANGUAGE ...]
 """
 from __future__ import annotations
 
@@ -41,10 +44,11 @@ def _draw(page: Page, strokes, testid: str, touch: bool) -> None:
             page.mouse.up()
 
 
-def _shoot(page: Page, name: str) -> None:
+def _shoot(page: Page, name: str, language: str = "en") -> None:
     page.wait_for_timeout(400)
-    page.screenshot(path=OUT / f"{name}.png", full_page=True)
-    print("wrote", OUT / f"{name}.png")
+    path = OUT / (f"{name}.png" if language == "en" else f"{name}-{language}.png")
+    page.screenshot(path=path, full_page=True)
+    print("wrote", path)
 
 
 def _log_in(page: Page, base: str, username: str, password: str) -> None:
@@ -55,19 +59,20 @@ def _log_in(page: Page, base: str, username: str, password: str) -> None:
     page.wait_for_url(f"{base}/draw/")
 
 
-def shoot(base: str, username: str, password: str, device: dict, suffix: str, touch: bool) -> None:
+def shoot(base: str, username: str, password: str, device: dict, suffix: str, touch: bool,
+          language: str = "en") -> None:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
-        page = browser.new_context(**device).new_page()
+        page = browser.new_context(locale=language, **device).new_page()
         page.goto(f"{base}/")
         _draw(page, SEVEN, "try-canvas", touch)
         expect(page.get_by_test_id("try-result").get_by_test_id("result-digit")).to_have_text("7")
-        _shoot(page, f"home-{suffix}")
+        _shoot(page, f"home-{suffix}", language)
 
         _log_in(page, base, username, password)
         _draw(page, SEVEN, "draw-canvas", touch)
         expect(page.get_by_test_id("result-note")).to_be_visible()
-        _shoot(page, f"draw-{suffix}")
+        _shoot(page, f"draw-{suffix}", language)
         page.get_by_test_id("recognize").click()
         expect(page.get_by_test_id("result-detail-link")).to_be_visible()
 
@@ -75,12 +80,12 @@ def shoot(base: str, username: str, password: str, device: dict, suffix: str, to
         page.locator("label[for=mode-number]").click()
         _draw(page, NUMBER, "draw-canvas", touch)
         expect(page.get_by_test_id("result-note")).to_be_visible()
-        _shoot(page, f"draw-number-{suffix}")
+        _shoot(page, f"draw-number-{suffix}", language)
         page.get_by_test_id("recognize").click()
         expect(page.get_by_test_id("result-detail-link")).to_be_visible()
         page.goto(f"{base}/history/")
-        _shoot(page, f"history-{suffix}")
-        if suffix == "desktop":
+        _shoot(page, f"history-{suffix}", language)
+        if suffix == "desktop" and language == "en":
             page.get_by_test_id("history-row").first.locator("a").first.click()
             page.wait_for_load_state()
             _shoot(page, "detail-desktop")
@@ -96,6 +101,9 @@ def shoot(base: str, username: str, password: str, device: dict, suffix: str, to
 
 if __name__ == "__main__":
     base, username, password = sys.argv[1:4]
-    shoot(base, username, password, {"viewport": {"width": 1280, "height": 900}}, "desktop", touch=False)
-    shoot(base, username, password, {"viewport": {"width": 390, "height": 844}, "is_mobile": True,
-                                     "has_touch": True, "device_scale_factor": 2}, "phone", touch=True)
+    for language in sys.argv[4:] or ["en", "ta", "hi"]:
+        shoot(base, username, password, {"viewport": {"width": 1280, "height": 900}}, "desktop", touch=False,
+              language=language)
+        shoot(base, username, password, {"viewport": {"width": 390, "height": 844}, "is_mobile": True,
+                                         "has_touch": True, "device_scale_factor": 2}, "phone", touch=True,
+              language=language)

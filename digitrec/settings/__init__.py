@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",  # intcomma: counts grouped as the language writes them
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
@@ -59,6 +60,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "digitrec.middleware.RateLimitHeadersMiddleware",  # first: on every API answer, a 413 too
     "django.middleware.security.SecurityMiddleware",
+    # Early, so the answers given before a view (413, 503) are in the person's language too;
+    # it reads only the language cookie and Accept-Language, never the session.
+    "django.middleware.locale.LocaleMiddleware",
     "digitrec.middleware.RequestSizeLimitMiddleware",  # before anything reads the body
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before the session and auth middleware, which are the first to touch the database.
@@ -67,6 +71,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.ProfileLanguageMiddleware",  # a signed-in user's language, kept on the profile
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -85,6 +90,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
@@ -162,7 +168,12 @@ TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
 
 MESSAGE_TAGS = {message_constants.ERROR: "danger"}  # Bootstrap's name for the alert
 
-LANGUAGE_CODE = "en-us"
+# English is the source; Tamil and Hindi are translated in locale/ (see README, "Languages").
+# Each language is named in its own script, as a switcher shows it to those who read it.
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("ta", "தமிழ்"), ("hi", "हिन्दी")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["digitrec.formats"]  # ISO dates in English; Indian grouping in Tamil and Hindi
 TIME_ZONE = env_str("DJANGO_TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
@@ -252,7 +263,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "Handwritten digit recognition. Authenticate with `Authorization: Token <token>` "
         "(get one from /api/v1/auth/token/ or your profile page). Errors are "
-        '`{"error": {"code", "message", "fields"}}`.'
+        '`{"error": {"code", "message", "fields"}}`; `message` and `fields` follow `Accept-Language` '
+        "(`en`, `ta` Tamil, `hi` Hindi), `code` stays the same in every language."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,

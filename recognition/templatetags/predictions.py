@@ -5,16 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 
 from django import forms, template
+from django.utils.formats import number_format
+from django.utils.translation import gettext
 
 register = template.Library()
 
 
 @register.filter
 def percent(value: float | None, digits: int = 1) -> str:
-    """0.9731 -> "97.3%"; nothing for no value."""
+    """0.9731 -> "97.3%" (in the language's number format); nothing for no value."""
     if value is None or value == "":
         return ""
-    return f"{float(value) * 100:.{int(digits)}f}%"
+    return f"{number_format(round(float(value) * 100, int(digits)), int(digits))}%"
 
 
 @register.filter
@@ -34,7 +36,7 @@ def seconds_until(start: datetime | None, end: datetime | None) -> str:
     """How long from ``start`` to ``end``, e.g. "0.12 s"; nothing if either is missing."""
     if not start or not end:
         return ""
-    return f"{(end - start).total_seconds():.2f} s"
+    return gettext("%(seconds)s s") % {"seconds": number_format(round((end - start).total_seconds(), 2), 2)}
 
 
 @register.filter

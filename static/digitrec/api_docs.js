@@ -1,6 +1,8 @@
 // The API docs page (Swagger UI, started by drf-spectacular's script file, which defines
 // `ui`): for a signed-in user, fill in their API token, read from a same-origin endpoint,
 // so "Try it out" works at once.
+import { gettext } from "./i18n.js";
+
 const script = document.getElementById("docs-init");
 const status = document.getElementById("docs-token-status");
 
@@ -34,11 +36,11 @@ const token = await fetchToken();
 if (token) {
   whenSchemaLoaded(() => {
     swaggerUi().preauthorizeApiKey("tokenAuth", `Token ${token}`);
-    status.textContent = "Signed in: your API token is filled in (Authorize shows it).";
+    status.textContent = gettext("Signed in: your API token is filled in (Authorize shows it).");
   });
 } else {
   const link = document.createElement("a");
   link.href = script.dataset.profileUrl;
-  link.textContent = "Log in";
-  status.append(link, " to have your API token filled in.");
+  link.textContent = gettext("Log in to have your API token filled in.");
+  status.append(link);
 }

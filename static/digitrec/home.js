@@ -1,5 +1,6 @@
 // The home page's try-it canvas for visitors without an account: a digit read live as it
 // is drawn, through the preview endpoint, which stores nothing.
+import { gettext } from "./i18n.js";
 import { DrawingPad } from "../recognition/canvas.js";
 import { LiveAnswer } from "../recognition/live.js";
 import { clearResult, markStale, renderResult } from "../recognition/result.js";
@@ -13,7 +14,7 @@ const placeholder = result.firstElementChild;
 const pad = new DrawingPad(canvas, { hint: root.querySelector(".canvas-hint") });
 const live = new LiveAnswer(root.dataset.previewUrl, {
   read: () => (pad.hasInk ? { image: pad.exportCanvas().toDataURL("image/png"), mode: "digit" } : null),
-  show: (answer) => renderResult(result, answer, { note: "Not saved." }),
+  show: (answer) => renderResult(result, answer, { note: gettext("Not saved.") }),
   fail: (error) => {
     const message = document.createElement("p");
     message.className = "small text-body-secondary";

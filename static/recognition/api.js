@@ -1,5 +1,6 @@
 // The prediction API as the pages use it: the session cookie authenticates, and the CSRF
 // token comes from the page's <meta name="csrf-token"> (the CSRF cookie is HttpOnly).
+import { format, gettext } from "../digitrec/i18n.js";
 
 // How long the server may hold a new prediction before answering 202 pending.
 const SERVER_WAIT_SECONDS = 3;
@@ -24,18 +25,18 @@ function csrfToken() {
 function messageFor(status, body) {
   const message = body?.error?.message;
   switch (status) {
-    case 400: return message || "The server could not use this image.";
+    case 400: return message || gettext("The server could not use this image.");
     case 401:
-    case 403: return "Your session has expired. Log in again in another tab, then try again here.";
-    case 404: return "This prediction no longer exists.";
-    case 413: return message || "This image is too large.";
-    case 415: return message || "This file is not an image we can read (PNG, JPEG, GIF, BMP or WebP).";
-    case 429: return "Too many requests at once. Wait a few seconds and try again.";
-    case 503: return message || "The service is briefly unavailable. Try again in a few seconds.";
+    case 403: return gettext("Your session has expired. Log in again in another tab, then try again here.");
+    case 404: return gettext("This prediction no longer exists.");
+    case 413: return message || gettext("This image is too large.");
+    case 415: return message || gettext("This file is not an image we can read (PNG, JPEG, GIF, BMP or WebP).");
+    case 429: return gettext("Too many requests at once. Wait a few seconds and try again.");
+    case 503: return message || gettext("The service is briefly unavailable. Try again in a few seconds.");
     default:
       return status >= 500
-        ? "Something went wrong on the server. Please try again."
-        : message || `The request failed (HTTP ${status}).`;
+        ? gettext("Something went wrong on the server. Please try again.")
+        : message || format(gettext("The request failed (HTTP %(status)s)."), { status });
   }
 }
 
@@ -49,7 +50,7 @@ async function call(url, { method = "GET", body = null, json = undefined } = {})
   try {
     response = await fetch(url, { method, body, headers, credentials: "same-origin" });
   } catch {
-    throw new ApiError("The server could not be reached. Check your connection and try again.",
+    throw new ApiError(gettext("The server could not be reached. Check your connection and try again."),
       { code: "network" });
   }
   if (response.status === 204) return null;
@@ -96,11 +97,11 @@ export class PredictionsApi {
     while (prediction.status === "pending") {
       if (Date.now() - started > POLL_GIVE_UP_MS) {
         throw new ApiError(
-          "This is taking longer than it should. The result will appear in your history when it is ready.",
+          gettext("This is taking longer than it should. The result will appear in your history when it is ready."),
           { code: "timeout" });
       }
       await new Promise((resolve) => setTimeout(resolve, delay));
-      if (signal?.aborted) throw new ApiError("Cancelled.", { code: "aborted" });
+      if (signal?.aborted) throw new ApiError(gettext("Cancelled."), { code: "aborted" });
       delay = Math.min(delay * 1.5, POLL_MAX_MS);
       try {
         prediction = await this.get(prediction.id);

@@ -1,5 +1,6 @@
 // The detail page: boxes over the image, a confirmation before deleting, and, while the
 // prediction is pending, polling until it is finished, then a reload to show it.
+import { gettext } from "../digitrec/i18n.js";
 import { ApiError, PredictionsApi } from "./api.js";
 import { placeBoxes } from "./result.js";
 
@@ -20,6 +21,6 @@ if (page.dataset.status === "pending") {
     .then(() => window.location.reload())
     .catch((error) => {
       notice.className = "alert alert-warning";
-      notice.textContent = error instanceof ApiError ? error.message : "Could not check on this prediction.";
+      notice.textContent = error instanceof ApiError ? error.message : gettext("Could not check on this prediction.");
     });
 }

@@ -1,6 +1,7 @@
 // The draw page: the canvas (canvas.js), live answers as you draw (live.js, nothing
 // stored), and "Recognize", which sends the drawing to the API, stores it in the history
 // and shows the result with feedback buttons.
+import { format, gettext, ngettext } from "../digitrec/i18n.js";
 import { PredictionsApi } from "./api.js";
 import { DrawingPad } from "./canvas.js";
 import { LiveAnswer } from "./live.js";
@@ -10,7 +11,7 @@ import { clearResult, detailUrlFrom, markStale, recognize, renderResult } from "
 // stays tall enough to write in when it fills the screen's width.
 const NARROW = window.matchMedia("(max-width: 575.98px)").matches;
 const WIDTHS = { digit: 280, number: NARROW ? 560 : 840 };
-const LIVE_NOTE = "Live answer, not saved. Press Recognize to keep it in your history.";
+const LIVE_NOTE = gettext("Live answer, not saved. Press Recognize to keep it in your history.");
 
 const page = document.getElementById("draw-page");
 const canvas = document.getElementById("draw-canvas");
@@ -40,7 +41,7 @@ const live = new LiveAnswer(page.dataset.previewUrl, {
   // Live answers are a convenience: a busy or throttled server leaves the button to it.
   fail: (error) => {
     statusLine.textContent = error.status === 429 || error.status === 503
-      ? "Live answers paused: press Recognize." : "";
+      ? gettext("Live answers paused: press Recognize.") : "";
   },
 });
 
@@ -86,10 +87,10 @@ for (const radio of document.querySelectorAll('input[name="tool"]')) {
 
 function describeMode(mode) {
   canvas.setAttribute("aria-label", mode === "number"
-    ? "Drawing area: write a number here, digits left to right"
-    : "Drawing area: draw one digit here");
+    ? gettext("Drawing area: write a number here, digits left to right")
+    : gettext("Drawing area: draw one digit here"));
   document.getElementById("canvas-hint").textContent = mode === "number"
-    ? "Write a number here, e.g. 2025" : "Draw a digit here";
+    ? gettext("Write a number here, e.g. 2025") : gettext("Draw a digit here");
 }
 
 for (const radio of document.querySelectorAll('input[name="mode"]')) {
@@ -98,8 +99,8 @@ for (const radio of document.querySelectorAll('input[name="mode"]')) {
     // The drawing keeps its strokes: a digit drawn first stays at the left of a number.
     const removed = pad.setMode(radio.value);
     if (removed) {
-      statusLine.textContent = `${removed} stroke${removed > 1 ? "s" : ""} outside the square ` +
-        `${removed > 1 ? "were" : "was"} removed.`;
+      statusLine.textContent = format(ngettext("%(count)s stroke outside the square was removed.",
+        "%(count)s strokes outside the square were removed.", removed), { count: removed });
     }
   });
 }
@@ -111,12 +112,12 @@ async function recognizeDrawing(image, mode) {
   busy = true;
   updateControls();
   renderResult(resultArea, { status: "pending" }, { api, detailUrl });
-  statusLine.textContent = "Recognising…";
+  statusLine.textContent = gettext("Recognising…");
   try {
     const prediction = await recognize(resultArea, await image, {
       api, detailUrl, mode, source: "draw", filename: "drawing.png", readAsNumber,
     });
-    statusLine.textContent = prediction?.status === "done" ? "Saved in your history." : "";
+    statusLine.textContent = prediction?.status === "done" ? gettext("Saved in your history.") : "";
     resultArea.scrollIntoView({ block: "nearest", behavior: "smooth" });
   } finally {
     busy = false;

@@ -1,6 +1,7 @@
 // Live answers: the drawing is read a moment after each change, through the preview
 // endpoint (POST /api/v1/recognize/), which stores nothing. Only the newest drawing's
 // answer is shown: a newer change cancels the request in flight and drops its answer.
+import { format, gettext } from "../digitrec/i18n.js";
 import { ApiError } from "./api.js";
 
 // Long enough to let a quick second stroke (the bar of a 4, the dot of a 7) join the
@@ -52,7 +53,8 @@ export class LiveAnswer {
       });
       const body = await response.json().catch(() => null);
       if (!response.ok) {
-        throw new ApiError(body?.error?.message || `The request failed (HTTP ${response.status}).`,
+        throw new ApiError(body?.error?.message
+          || format(gettext("The request failed (HTTP %(status)s)."), { status: response.status }),
           { status: response.status, code: body?.error?.code ?? "error" });
       }
       answer = body;

@@ -5,6 +5,8 @@
 // number, an offer to read it as one. Shared by the draw and upload pages. Everything from
 // the server goes in as text, never as HTML.
 
+import { format, formatNumber, gettext } from "../digitrec/i18n.js";
+
 function el(tag, attributes = {}, ...children) {
   const node = document.createElement(tag);
   for (const [name, value] of Object.entries(attributes)) {
@@ -18,7 +20,7 @@ function el(tag, attributes = {}, ...children) {
 }
 
 function percent(value) {
-  return `${(value * 100).toFixed(1)}%`;
+  return `${formatNumber(value * 100, 1)}%`;
 }
 
 // Place each .digit-box (data-box="x,y,w,h" in image pixels) over its image, in percent of
@@ -52,7 +54,7 @@ function shortPercent(value) {
 
 function probabilityChart(digit) {
   const description = digit.probabilities.map((p, index) => `${index}: ${percent(p)}`).join(", ");
-  const chart = el("div", { class: "prob-chart", role: "img", "aria-label": `Probabilities: ${description}`,
+  const chart = el("div", { class: "prob-chart", role: "img", "aria-label": `${gettext("Probabilities:")} ${description}`,
     "data-testid": "prob-chart" });
   digit.probabilities.forEach((p, index) => {
     const fill = el("div", { class: "prob-fill" });
@@ -67,24 +69,28 @@ function probabilityChart(digit) {
 }
 
 function digitCard(digit, index, count) {
-  const name = count > 1 ? `Digit ${index + 1}` : "The digit";
+  const alt = count > 1
+    ? format(gettext("Digit %(n)s as the model saw it, 28 by 28 pixels"), { n: index + 1 })
+    : gettext("The digit as the model saw it, 28 by 28 pixels");
+  // "Read as <strong>7</strong>, 99.1%": the words around the digit come from the translation.
+  const [before, after] = gettext("Read as %(digit)s, %(confidence)s").split("%(digit)s");
   return el("figure", { class: "digit-card", "data-testid": "digit-card" },
-    el("img", { class: "model-input", src: digit.input_url, width: 84, height: 84,
-      alt: `${name} as the model saw it, 28 by 28 pixels` }),
+    el("img", { class: "model-input", src: digit.input_url, width: 84, height: 84, alt }),
     probabilityChart(digit),
-    el("figcaption", {}, "Read as ", el("strong", { text: String(digit.digit) }), `, ${percent(digit.confidence)}`));
+    el("figcaption", {}, before, el("strong", { text: String(digit.digit) }),
+      format(after ?? "", { confidence: percent(digit.confidence) })));
 }
 
 function boxedImage(prediction, image) {
   const frame = el("div", { class: "boxed-image" },
-    el("img", { src: prediction.image_url ?? image, alt: "The submitted image, with a box around each digit found" }));
+    el("img", { src: prediction.image_url ?? image, alt: gettext("The submitted image, with a box around each digit found") }));
   for (const digit of prediction.digits) {
     frame.append(el("div", { class: "digit-box", "data-box": digit.box.join(","), hidden: true },
       el("span", { class: "digit-box-label", text: String(digit.digit) })));
   }
   for (const box of prediction.left_out ?? []) { // marks read as no digit, left out of the number
     frame.append(el("div", { class: "digit-box left-out", "data-box": box.join(","), hidden: true,
-      title: "Not a digit: left out" }, el("span", { class: "digit-box-label", text: "?" })));
+      title: gettext("Not a digit: left out") }, el("span", { class: "digit-box-label", text: "?" })));
   }
   placeBoxes(frame);
   return frame;
@@ -97,12 +103,12 @@ function feedbackControls(prediction, api) {
     status.textContent = text;
     status.className = ok ? "small text-success" : "small text-danger";
   };
-  if (prediction.feedback_label) showStatus(`You said: ${prediction.feedback_label}`);
+  if (prediction.feedback_label) showStatus(format(gettext("You said: %(label)s"), { label: prediction.feedback_label }));
 
   const correct = el("button", { type: "button", class: "btn btn-sm btn-outline-success",
-    "data-testid": "feedback-correct", text: "Correct" });
+    "data-testid": "feedback-correct", text: gettext("Correct") });
   const wrong = el("button", { type: "button", class: "btn btn-sm btn-outline-danger",
-    "data-testid": "feedback-wrong", text: "Wrong" });
+    "data-testid": "feedback-wrong", text: gettext("Wrong") });
 
   const inputId = `label-${prediction.id}`;
   const input = el("input", { id: inputId, class: "form-control form-control-sm", inputmode: "numeric",
@@ -111,17 +117,17 @@ function feedbackControls(prediction, api) {
   // Not d-flex on the form itself: Bootstrap's !important display would beat [hidden].
   const form = el("form", { class: "feedback-form", hidden: true, novalidate: true }, el("div",
     { class: "d-flex flex-wrap align-items-center gap-2" },
-    el("label", { class: "small", for: inputId, text: prediction.mode === "digit" ? "The right digit:" : "The right number:" }),
+    el("label", { class: "small", for: inputId, text: prediction.mode === "digit" ? gettext("The right digit:") : gettext("The right number:") }),
     el("div", { style: "width: 8rem" }, input),
-    el("button", { type: "submit", class: "btn btn-sm btn-primary", "data-testid": "feedback-save", text: "Save" })));
+    el("button", { type: "submit", class: "btn btn-sm btn-primary", "data-testid": "feedback-save", text: gettext("Save") })));
 
   const send = async (label) => {
     correct.disabled = wrong.disabled = true;
     try {
       const updated = await api.feedback(prediction.id, label);
       form.hidden = true;
-      showStatus(updated.feedback_label === answer ? "Thank you: marked as correct."
-        : `Thank you: recorded ${updated.feedback_label} as the right answer.`);
+      showStatus(updated.feedback_label === answer ? gettext("Thank you: marked as correct.")
+        : format(gettext("Thank you: recorded %(label)s as the right answer."), { label: updated.feedback_label }));
     } catch (error) {
       showStatus(error.message, false);
     } finally {
@@ -137,7 +143,7 @@ function feedbackControls(prediction, api) {
     event.preventDefault();
     const label = input.value.trim();
     if (!/^[0-9]+$/.test(label) || (prediction.mode === "digit" && label.length !== 1)) {
-      showStatus(prediction.mode === "digit" ? "Enter one digit, 0-9." : "Enter digits only.", false);
+      showStatus(prediction.mode === "digit" ? gettext("Enter one digit, 0-9.") : gettext("Enter digits only."), false);
       return;
     }
     send(label);
@@ -145,7 +151,7 @@ function feedbackControls(prediction, api) {
 
   return el("div", { class: "d-flex flex-column gap-2" },
     el("div", { class: "d-flex flex-wrap align-items-center gap-2" },
-      el("span", { class: "small", text: "Was it right?" }), correct, wrong, status),
+      el("span", { class: "small", text: gettext("Was it right?") }), correct, wrong, status),
     form);
 }
 
@@ -164,7 +170,8 @@ function choicesFor(prediction) {
 // "Not sure: 4 or 9?", each a button that records that answer as feedback.
 function notSureControls(prediction, api) {
   const choices = choicesFor(prediction);
-  const words = `${choices.slice(0, -1).join(", ")} or ${choices[choices.length - 1]}`;
+  const words = format(gettext("%(some)s or %(last)s"),
+    { some: choices.slice(0, -1).join(", "), last: choices[choices.length - 1] });
   const status = el("span", { class: "small", role: "status", "data-testid": "not-sure-status" });
   const buttons = choices.map((choice) => el("button", { type: "button", class: "btn btn-sm btn-outline-primary",
     "data-testid": "not-sure-choice", "data-choice": choice, text: choice }));
@@ -173,7 +180,7 @@ function notSureControls(prediction, api) {
     try {
       await api.feedback(prediction.id, choices[index]);
       buttons.forEach((b) => b.classList.toggle("active", b === button));
-      status.textContent = `Thank you: recorded ${choices[index]} as the right answer.`;
+      status.textContent = format(gettext("Thank you: recorded %(label)s as the right answer."), { label: choices[index] });
       status.className = "small text-success";
     } catch (error) {
       status.textContent = error.message;
@@ -184,15 +191,15 @@ function notSureControls(prediction, api) {
   }));
   return el("div", { class: "alert alert-info d-flex flex-wrap align-items-center gap-2 mb-3",
     "data-testid": "not-sure" },
-  el("strong", { "data-testid": "not-sure-text", text: `Not sure: ${words}?` }),
-  el("span", { class: "small", text: "Which is it?" }), ...buttons, status);
+  el("strong", { "data-testid": "not-sure-text", text: format(gettext("Not sure: %(choices)s?"), { choices: words }) }),
+  el("span", { class: "small", text: gettext("Which is it?") }), ...buttons, status);
 }
 
 // "This looks like a number: 90210", with a button to read it in Number mode.
 function hintControls(prediction, readAsNumber) {
   const hint = prediction.hint;
   const button = readAsNumber ? el("button", { type: "button", class: "btn btn-sm btn-primary",
-    "data-testid": "hint-read-as-number", text: "Read it as a number" }) : null;
+    "data-testid": "hint-read-as-number", text: gettext("Read it as a number") }) : null;
   button?.addEventListener("click", () => readAsNumber(hint.number));
   return el("div", { class: "alert alert-info d-flex flex-wrap align-items-center gap-2 mb-3",
     "data-testid": "hint" }, el("span", { "data-testid": "hint-text", text: hint.message }), button);
@@ -206,7 +213,7 @@ function hintControls(prediction, readAsNumber) {
 export function renderResult(container, prediction, { api, detailUrl, note = "", image = null, readAsNumber }) {
   const stored = Boolean(prediction.id);
   const link = () => (stored ? el("a", { href: detailUrl(prediction.id), "data-testid": "result-detail-link",
-    text: "Details and history" }) : el("span", { class: "small text-body-secondary", "data-testid": "result-note",
+    text: gettext("Details and history") }) : el("span", { class: "small text-body-secondary", "data-testid": "result-note",
     text: note }));
   container.replaceChildren();
   container.dataset.status = prediction.status;
@@ -215,7 +222,7 @@ export function renderResult(container, prediction, { api, detailUrl, note = "",
   if (prediction.status === "pending") {
     container.append(el("div", { class: "result d-flex align-items-center gap-2", "data-testid": "result" },
       el("span", { class: "spinner-border spinner-border-sm", "aria-hidden": "true" }),
-      el("span", { text: "Recognising…" })));
+      el("span", { text: gettext("Recognising…") })));
     return;
   }
   if (prediction.status === "failed") {
@@ -223,7 +230,7 @@ export function renderResult(container, prediction, { api, detailUrl, note = "",
     container.append(el("div", { class: "result", "data-testid": "result" },
       el("div", { class: `alert ${noDigit ? "alert-secondary" : "alert-warning"} mb-2`, role: "alert",
         "data-testid": "result-error", "data-error-code": prediction.error_code,
-        text: prediction.error || "This image could not be recognised." }),
+        text: prediction.error || gettext("This image could not be recognised.") }),
       prediction.hint ? hintControls(prediction, readAsNumber) : null,
       link()));
     return;
@@ -234,18 +241,18 @@ export function renderResult(container, prediction, { api, detailUrl, note = "",
   container.append(el("div", { class: "result", "data-testid": "result" },
     el("div", { class: "result-summary mb-3" },
       el("div", {},
-        el("div", { class: "small text-body-secondary", text: count > 1 ? "Number" : "Digit" }),
+        el("div", { class: "small text-body-secondary", text: count > 1 ? gettext("Number") : gettext("Digit") }),
         el("output", { class: "result-answer", "data-testid": "result-digit", text: answer })),
       el("div", {},
-        el("div", { class: "small text-body-secondary", text: "Confidence" }),
+        el("div", { class: "small text-body-secondary", text: gettext("Confidence") }),
         el("span", { class: "fs-4", "data-testid": "result-confidence", text: percent(prediction.confidence) })),
       prediction.mode === "number" ? boxedImage(prediction, image) : null),
     prediction.hint ? hintControls(prediction, readAsNumber) : null,
     // The buttons record feedback on a stored prediction; a live preview has none.
     prediction.not_sure && stored ? notSureControls(prediction, api) : null,
     el("div", { class: "small text-body-secondary mb-1",
-      text: count > 1 ? "What the model saw for each digit, and how sure it was of each answer:"
-        : "What the model saw, and how sure it was of each answer:" }),
+      text: count > 1 ? gettext("What the model saw for each digit, and how sure it was of each answer:")
+        : gettext("What the model saw, and how sure it was of each answer:") }),
     el("div", { class: "digit-cards mb-3" }, ...prediction.digits.map((d, i) => digitCard(d, i, count))),
     stored ? feedbackControls(prediction, api) : null,
     el("p", { class: stored ? "mt-3 mb-0" : "mb-0" }, link())));
@@ -256,7 +263,7 @@ export function markStale(container) {
   if (!container.querySelector('[data-testid="result"]') || container.classList.contains("is-stale")) return;
   container.classList.add("is-stale");
   container.prepend(el("p", { class: "stale-note small mb-2", "data-testid": "result-stale",
-    text: "Out of date: the drawing has changed." }));
+    text: gettext("Out of date: the drawing has changed.") }));
 }
 
 // No answer to show (the canvas was cleared): put `placeholder` back, or nothing.

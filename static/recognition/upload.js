@@ -1,5 +1,6 @@
 // Upload: every chosen or dropped picture is checked, previewed and sent on its own, and its
 // result shows up under it as soon as it arrives.
+import { format, formatNumber, gettext } from "../digitrec/i18n.js";
 import { PredictionsApi } from "./api.js";
 import { detailUrlFrom, recognize, renderProblem } from "./result.js";
 
@@ -14,17 +15,18 @@ const detailUrl = detailUrlFrom(page.dataset.detailUrl);
 const maxBytes = Number(page.dataset.maxBytes);
 
 // MB of 2**20 bytes, as the server and Django's filesizeformat count them.
-const megabytes = (bytes, digits) => `${(bytes / 2 ** 20).toFixed(digits)} MB`;
+const megabytes = (bytes, digits) => format(gettext("%(size)s MB"), { size: formatNumber(bytes / 2 ** 20, digits) });
 
 // Why this file cannot be sent, or "" if it can.
 function problemWith(file) {
   if (file.size > maxBytes) {
-    return `This file is ${megabytes(file.size, 1)}; at most ${megabytes(maxBytes, 0)} is accepted.`;
+    return format(gettext("This file is %(size)s; at most %(most)s is accepted."),
+      { size: megabytes(file.size, 1), most: megabytes(maxBytes, 0) });
   }
-  if (file.size === 0) return "This file is empty.";
+  if (file.size === 0) return gettext("This file is empty.");
   // Some systems give no type at all: then the server decides.
   if (file.type && !file.type.startsWith("image/")) {
-    return "This file is not a picture. Choose a PNG, JPEG, GIF, BMP or WebP image.";
+    return gettext("This file is not a picture. Choose a PNG, JPEG, GIF, BMP or WebP image.");
   }
   return "";
 }
@@ -36,7 +38,7 @@ function itemFor(file) {
 
   const preview = document.createElement("img");
   preview.className = "upload-preview";
-  preview.alt = `Preview of ${file.name}`;
+  preview.alt = format(gettext("Preview of %(name)s"), { name: file.name });
   const noPreview = () => {
     preview.removeAttribute("src");
     preview.alt = "";
@@ -90,7 +92,7 @@ function add(files) {
       renderProblem(result, problem);
       continue;
     }
-    result.textContent = "Waiting…";
+    result.textContent = gettext("Waiting…");
     // The hint "This looks like a number" sends the same picture again in Number mode, which
     // then stays chosen for the next pictures.
     const readAsNumber = () => {

@@ -51,10 +51,12 @@ def test_the_api_docs_load_their_script_from_a_file(client):
 
     answers = [client.get(src) for src in sources]
 
-    # Swagger UI's two files, drf-spectacular's start-up script, and ours (token, link back).
-    assert len(sources) == 4 and [a.status_code for a in answers] == [200] * 4
+    # Swagger UI's two files, drf-spectacular's start-up script, the JavaScript catalog (the
+    # page's language) and ours (token, link back).
+    assert len(sources) == 5 and [a.status_code for a in answers] == [200] * 5
     assert "SwaggerUIBundle" in answers[2].content.decode()
-    ours = answers[3]
+    assert "gettext" in answers[3].content.decode()
+    ours = answers[4]
     assert "preauthorizeApiKey" in (b"".join(ours.streaming_content) if ours.streaming else ours.content).decode()
 
 

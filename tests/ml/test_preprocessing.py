@@ -72,6 +72,45 @@ def test_it_ignores_sensor_noise_and_uneven_light(mnist):
                       to_model_input(encode(Image.fromarray(noisy))).pixels) > 0.85
 
 
+def test_a_shadow_across_a_wide_short_photo_is_not_ink(mnist):
+    # A shade darkening the top of a 560x140 photo: with three background tiles across its
+    # height, the shade was taken for ink, and the digit became a blob.
+    clean = place(_digit(mnist), canvas=(560, 140), at=(200, 25), height=80, ink=40, paper=225)
+    sheet = np.asarray(clean, np.float32) * np.linspace(0.6, 1.0, 140)[:, None]
+    digit = to_model_input(encode(Image.fromarray(sheet.astype(np.uint8))))
+    x, y, w, h = digit.box
+    assert abs(y - 25) < 8 and abs(h - 80) < 12 and 180 < x < 230
+    assert similarity(digit.pixels, to_model_input(encode(clean)).pixels) > 0.85
+
+
+def _ruled(size: tuple[int, int], step: int, squared: bool, strength: float = 0.35) -> np.ndarray:
+    """Ink coverage of ruled (or squared) paper: lines across the whole sheet."""
+    alpha = np.zeros((size[1], size[0]), np.float32)
+    alpha[step // 2 :: step] = strength
+    if squared:
+        alpha[:, step // 2 :: step] = strength
+    return alpha
+
+
+@pytest.mark.parametrize("size, squared", [((400, 300), False), ((300, 400), True), ((100, 740), True)])
+def test_ruled_and_squared_paper_alone_is_no_digit(size, squared):
+    sheet = 235 * (1 - _ruled(size, 24, squared)) + 90 * _ruled(size, 24, squared)
+    for data in (encode(Image.fromarray(sheet.astype(np.uint8))),
+                 encode(Image.fromarray(sheet.astype(np.uint8)), "JPEG", quality=60)):
+        with pytest.raises(NoDigitFound):
+            to_model_input(data)
+
+
+def test_a_digit_on_squared_paper_is_read_without_the_lines(mnist):
+    clean = place(_digit(mnist), canvas=(400, 300), at=(150, 90), height=120, ink=20, paper=235)
+    lines = _ruled((400, 300), 24, squared=True)
+    sheet = np.asarray(clean, np.float32) * (1 - lines) + 90 * lines
+    digit = to_model_input(encode(Image.fromarray(np.clip(sheet, 0, 255).astype(np.uint8))))
+    x, y, w, h = digit.box
+    assert abs(y - 90) < 8 and abs(h - 120) < 12
+    assert similarity(digit.pixels, to_model_input(encode(clean)).pixels) > 0.85
+
+
 def test_it_survives_heavy_jpeg_compression(mnist):
     image = place(_digit(mnist), ink=10, paper=245)
     assert similarity(to_model_input(encode(image)).pixels,
