@@ -61,5 +61,4 @@ class RegisterForm(BoundedPasswordsMixin, auth_forms.UserCreationForm):
 
 
 class WebhookForm(forms.Form):
-    url = forms.URLField(label="URL", max_length=500, assume_scheme="https",
-                         help_text="An http:// or https:// address on the public internet.")
+    url = forms.URLField(label=_("Webhook address"), max_length=500, assume_scheme="https")

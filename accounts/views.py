@@ -141,7 +141,7 @@ def webhook_add(request: HttpRequest) -> HttpResponse:
 @require_POST
 def webhook_delete(request: HttpRequest, pk: int) -> HttpResponse:
     webhooks.webhook_delete(webhook=selectors.webhook_for_user(request.user, pk))
-    messages.success(request, "The webhook was deleted: nothing more is sent to it.")
+    messages.success(request, _("The webhook was deleted: nothing more is sent to it."))
     return redirect("accounts:profile")
 
 
