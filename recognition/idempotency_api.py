@@ -13,6 +13,8 @@ import json
 import re
 from collections.abc import Callable
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import status
 from rest_framework.exceptions import APIException, ValidationError
@@ -40,8 +42,8 @@ KEY_REUSED = error("The Idempotency-Key was used before with another body (`idem
 class KeyReused(APIException):
     status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
     default_code = "idempotency_key_reused"
-    default_detail = ("This Idempotency-Key was used with another request body. Use a new key for a "
-                      "new request.")
+    default_detail = gettext_lazy("This Idempotency-Key was used with another request body. Use a new key for a "
+                                  "new request.")
 
 
 def fingerprint(request) -> str:
@@ -75,8 +77,8 @@ def _key(request) -> str | None:
     if key is None:
         return None
     if not KEY_PATTERN.match(key):
-        raise ValidationError({HEADER: ["An Idempotency-Key is 1 to 255 printable ASCII characters, "
-                                        "without spaces."]})
+        raise ValidationError({HEADER: [_("An Idempotency-Key is 1 to 255 printable ASCII characters, "
+                                          "without spaces.")]})
     return key
 
 

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 import urllib3
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 SIGNATURE_HEADER = "DigitRec-Signature"
 SIGNATURE_VERSION = "v1"
@@ -54,24 +55,26 @@ def target(url: str) -> Target:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        raise Refused(f"Not a valid URL: {exc}.") from None
+        raise Refused(_("Not a valid URL: %(error)s.") % {"error": exc}) from None
     if parts.scheme not in ("http", "https"):
-        raise Refused("Only http:// and https:// URLs can receive webhooks.")
+        raise Refused(_("Only http:// and https:// URLs can receive webhooks."))
     if not parts.hostname:
-        raise Refused("The URL has no host.")
+        raise Refused(_("The URL has no host."))
     if parts.username or parts.password:
-        raise Refused("The URL must not hold a user name or password.")
+        raise Refused(_("The URL must not hold a user name or password."))
     port = port or (443 if parts.scheme == "https" else 80)
     try:
         infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
-        raise Refused(f"The host {parts.hostname} cannot be resolved: {exc}.") from None
+        raise Refused(_("The host %(host)s cannot be resolved: %(error)s.")
+                      % {"host": parts.hostname, "error": exc}) from None
     addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
     if not settings.WEBHOOK_ALLOW_PRIVATE:
         for address in addresses:
             if not _is_public(address):
-                raise Refused(f"The host {parts.hostname} resolves to {address}, a private, loopback, "
-                              "link-local or reserved address: webhooks go to public addresses only.")
+                raise Refused(_("The host %(host)s resolves to %(address)s, a private, loopback, link-local "
+                                "or reserved address: webhooks go to public addresses only.")
+                              % {"host": parts.hostname, "address": address})
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return Target(parts.scheme, parts.hostname, port, str(addresses[0]), path)
 

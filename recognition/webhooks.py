@@ -20,6 +20,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from urllib3.exceptions import HTTPError
 
 from recognition import transport, webhook_http
@@ -34,8 +35,8 @@ def webhook_create(*, owner, url: str) -> Webhook:
     """A new webhook for ``owner``; its secret is readable on the returned object, and the
     caller shows it once. Raises ValidationError for a URL a webhook may not call."""
     if Webhook.objects.filter(owner=owner).count() >= settings.WEBHOOKS_PER_USER:
-        raise ValidationError(f"You have {settings.WEBHOOKS_PER_USER} webhooks, the most allowed: "
-                              "delete one first.", code="too_many_webhooks")
+        raise ValidationError(_("You have %(count)d webhooks, the most allowed: delete one first.")
+                              % {"count": settings.WEBHOOKS_PER_USER}, code="too_many_webhooks")
     try:
         webhook_http.target(url)
     except webhook_http.Refused as exc:

@@ -170,3 +170,15 @@ def test_concurrent_retries_create_one_row(owner, token_client, digit_png, in_pr
     assert len({pk for _, pk in answers}) == 1
     assert Prediction.objects.filter(owner=owner).count() == 1
     assert IdempotencyKey.objects.filter(owner=owner, key="race").count() == 1
+
+
+@pytest.mark.django_db
+def test_the_reuse_error_follows_accept_language(owner, token_client, digit_png, number_png):
+    client = token_client(owner)
+    client.post(LIST, {"image": _upload(digit_png[0])}, format="multipart", HTTP_IDEMPOTENCY_KEY="lang")
+
+    response = client.post(LIST, {"image": _upload(number_png[0])}, format="multipart", HTTP_IDEMPOTENCY_KEY="lang",
+                           HTTP_ACCEPT_LANGUAGE="hi")
+
+    assert response.status_code == 422
+    assert response.json()["error"]["message"].startswith("यह Idempotency-Key")
