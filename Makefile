@@ -7,15 +7,16 @@ MANAGE := $(PYTHON) manage.py
 
 .PHONY: run test stack
 
-# One virtualenv with the dev requirements (they include the runtime ones), rebuilt
-# whenever a requirements file changes.
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+# One virtualenv with the dev requirements (they include the runtime ones) and the
+# command-line client, rebuilt whenever a requirements file changes.
+$(VENV)/.installed: requirements.txt requirements-dev.txt clients/python/pyproject.toml
 	@py=$$(command -v python3.11 || command -v python3) || { \
 		echo "Python 3.11 is required: neither python3.11 nor python3 was found." >&2; exit 1; }; \
 	$$py -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || { \
 		echo "Python 3.11 is required, but $$py is $$($$py --version 2>&1)." >&2; exit 1; }; \
 	test -x $(PYTHON) || $$py -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet -r requirements-dev.txt
+	$(PYTHON) -m pip install --quiet -e ./clients/python  # the command-line client, for its tests
 	touch $@
 
 # Translations (README "Languages"): the .po files in locale/ are the source, edited by hand;

@@ -107,3 +107,7 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
         for user in super().get_users(email):
             if email_is_verified(user):
                 yield user
+
+
+class WebhookForm(forms.Form):
+    url = forms.URLField(label=_("Webhook address"), max_length=500, assume_scheme="https")

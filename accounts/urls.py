@@ -29,6 +29,8 @@ urlpatterns = [
     path("profile/email/", views.email_change, name="email_change"),
     path("profile/email/verify/resend/", views.email_verification_resend, name="email_verification_resend"),
     path("email/verify/", views.verify_email, name="email_verify"),  # ?token=
+    path("profile/webhooks/", views.webhook_add, name="webhook_add"),
+    path("profile/webhooks/<int:pk>/delete/", views.webhook_delete, name="webhook_delete"),
     path(
         "password/change/",
         views.PasswordChangeView.as_view(

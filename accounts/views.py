@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -15,12 +16,16 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from accounts.forms import EmailChangeForm, LoginForm, PasswordChangeForm, RegisterForm, SetPasswordForm
+from accounts.forms import (EmailChangeForm, LoginForm, PasswordChangeForm, RegisterForm, SetPasswordForm,
+                            WebhookForm)
 from accounts.selectors import email_is_verified
 from accounts.services import (email_verification_send, email_verify, token_get_or_create, token_rotate,
                                user_create, user_email_change)
 from accounts.verification import InvalidLink
 from digitrec.throttling import AuthThrottle, EmailVerificationThrottle, throttle_posts
+from recognition import selectors, webhooks
+
+RECENT_DELIVERIES = 5
 
 
 def _safe_next(request: HttpRequest) -> str:
@@ -117,11 +122,33 @@ def _say_if_mailed(request: HttpRequest, sent: bool, email: str) -> None:
 @never_cache  # the page shows the token
 @login_required
 def profile(request: HttpRequest, email_form: EmailChangeForm | None = None) -> HttpResponse:
-    token = token_get_or_create(user=request.user)
+    return _render_profile(request, email_form=email_form, status=400 if email_form else 200)
+
+
+def _render_profile(request: HttpRequest, *, email_form: EmailChangeForm | None = None,
+                    form: WebhookForm | None = None, new_webhook=None, status: int = 200) -> HttpResponse:
+    hooks = [(hook, selectors.deliveries_for(hook)[:RECENT_DELIVERIES])
+             for hook in selectors.webhooks_for(request.user)]
     return render(request, "accounts/profile.html", {
-        "token": token, "email_verified": email_is_verified(request.user),
+        "token": token_get_or_create(user=request.user), "email_verified": email_is_verified(request.user),
         "email_form": email_form or EmailChangeForm(user=request.user),
-    }, status=400 if email_form else 200)
+        "webhooks": hooks, "webhook_form": form or WebhookForm(), "new_webhook": new_webhook,
+    }, status=status)
+
+
+@never_cache  # the answer shows the new webhook's secret, once
+@login_required
+@require_POST
+def webhook_add(request: HttpRequest) -> HttpResponse:
+    form = WebhookForm(request.POST)
+    if form.is_valid():
+        try:
+            webhook = webhooks.webhook_create(owner=request.user, url=form.cleaned_data["url"])
+        except ValidationError as exc:
+            form.add_error("url", exc)
+        else:
+            return _render_profile(request, new_webhook=webhook)
+    return _render_profile(request, form=form, status=400)
 
 
 @login_required
@@ -157,6 +184,14 @@ def verify_email(request: HttpRequest) -> HttpResponse:
     except InvalidLink as exc:
         return render(request, "accounts/email_verify_failed.html", {"reason": str(exc)}, status=400)
     messages.success(request, f"Thank you: {user.email} is verified.")
+    return redirect("accounts:profile")
+
+
+@login_required
+@require_POST
+def webhook_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    webhooks.webhook_delete(webhook=selectors.webhook_for_user(request.user, pk))
+    messages.success(request, _("The webhook was deleted: nothing more is sent to it."))
     return redirect("accounts:profile")
 
 

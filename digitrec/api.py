@@ -2,7 +2,8 @@
 
 Every error is ``{"error": {"code": ..., "message": ..., "fields": {...}}}`` with the
 status that says what went wrong: 400 bad request, 401 unauthenticated, 404 not yours or
-not there, 413 too large, 415 not an image, 429 throttled, 503 try again later (busy).
+not there, 413 too large, 415 not an image, 422 an idempotency key reused with another body,
+429 throttled, 503 try again later (busy).
 """
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ from accounts.api import ObtainToken, Register
 from digitrec.middleware import RETRY_AFTER_SECONDS
 from digitrec.uploads import RequestTooLarge
 from recognition import api as recognition_api
+from recognition import webhooks_api
+from recognition.limits_api import Limits
 from recognition.preview_api import Recognize
 
 log = logging.getLogger(__name__)
@@ -48,6 +51,10 @@ urlpatterns = [
     path("predictions/<uuid:pk>/feedback/", recognition_api.PredictionFeedback.as_view(),
          name="prediction-feedback"),
     path("model/", recognition_api.ActiveModel.as_view(), name="model"),
+    path("limits/", Limits.as_view(), name="limits"),
+    path("webhooks/", webhooks_api.WebhookListCreate.as_view(), name="webhook-list"),
+    path("webhooks/<int:pk>/", webhooks_api.WebhookDetail.as_view(), name="webhook-detail"),
+    path("webhooks/<int:pk>/deliveries/", webhooks_api.WebhookDeliveries.as_view(), name="webhook-deliveries"),
     path("recognize/", Recognize.as_view(), name="recognize"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # Last: any other address ending in / (such as an id that is not a UUID) is a 404 in

@@ -9,6 +9,7 @@ from django.db import DatabaseError
 from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 
+from digitrec.throttling import budget_of
 from digitrec.uploads import request_too_large_message
 
 log = logging.getLogger(__name__)
@@ -56,3 +57,18 @@ class RequestSizeLimitMiddleware:
         if request.path.startswith("/api/"):
             return JsonResponse({"error": {"code": "too_large", "message": message, "fields": {}}}, status=413)
         return HttpResponse(render_to_string("413.html", {"message": message}, request), status=413)
+
+
+class RateLimitHeadersMiddleware:
+    """Every API response carries the client's throttle budget (digitrec.throttling);
+    first in the chain, so that answers given before any view (413) carry it too."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.path.startswith("/api/"):
+            for name, value in budget_of(request).headers().items():
+                response[name] = value
+        return response

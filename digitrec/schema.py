@@ -12,7 +12,7 @@ class ErrorDetailSerializer(serializers.Serializer):
     code = serializers.CharField(help_text=(
         "For programs: invalid, parse_error, too_many_files, too_many_fields, not_authenticated, "
         "authentication_failed, not_found, too_large, not_an_image, unsupported_media_type, throttled, "
-        "locked_out, unavailable, busy, model_unavailable."))
+        "locked_out, unavailable, busy, model_unavailable, idempotency_key_reused."))
     message = serializers.CharField(help_text="For people: what went wrong and what to do.")
 
     def get_fields(self):
@@ -32,6 +32,16 @@ def error(description: str) -> OpenApiResponse:
     return OpenApiResponse(ErrorSerializer, description=description)
 
 
+RATE_LIMIT_HEADERS = {
+    "RateLimit-Policy": {"schema": {"type": "string"}, "required": True, "description": (
+        'The throttle\'s quota: `"user";q=3000;w=60` is 3000 requests in any 60 seconds '
+        "(IETF draft-ietf-httpapi-ratelimit-headers).")},
+    "RateLimit": {"schema": {"type": "string"}, "required": True, "description": (
+        'What is left of it: `"user";r=2999;t=60` is 2999 requests left, and t seconds until one more '
+        "is allowed once none is left.")},
+}
+
+
 class AutoSchema(openapi.AutoSchema):
     """drf-spectacular's, plus the error answers that apply to each operation (a view's own
     ``@extend_schema(responses=...)`` wins for a status it names)."""
@@ -48,6 +58,14 @@ class AutoSchema(openapi.AutoSchema):
         for code, response in self._error_responses().items():
             responses.setdefault(str(code), self._get_response_for_code(response, str(code), direction=direction))
         return responses
+
+    def _get_response_headers_for_code(self, status_code, direction="response"):
+        headers = super()._get_response_headers_for_code(status_code, direction)
+        headers.update(RATE_LIMIT_HEADERS)
+        if str(status_code) in ("429", "503"):
+            headers["Retry-After"] = {"schema": {"type": "integer"}, "required": str(status_code) == "429",
+                                      "description": "Seconds to wait before retrying."}
+        return headers
 
     def _error_responses(self) -> dict[int, OpenApiResponse]:
         has_body = self.method in ("POST", "PUT", "PATCH")

@@ -2,11 +2,19 @@
 
 The client IP is digitrec.client_ip's, so X-Forwarded-For counts only from a trusted proxy.
 Counts are atomic (the cache's add and incr), so concurrent requests cannot all pass.
+
+Every API response tells the client its budget in the IETF RateLimit fields
+(draft-ietf-httpapi-ratelimit-headers-09): ``RateLimit-Policy: "user";q=3000;w=60`` (a
+quota of 3000 requests in a window of 60 s, which opens at the first request) and
+``RateLimit: "user";r=2999;t=60`` (2999 left; t seconds until the window ends and the
+quota is whole again). Where several throttles count a request, the one with the fewest
+requests left is reported.
 """
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 
 from django.http import HttpRequest, HttpResponse
@@ -14,6 +22,21 @@ from django.shortcuts import render
 from rest_framework import throttling
 
 from digitrec.client_ip import client_ip
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What one throttle allows a client and what is left of it."""
+
+    scope: str
+    quota: int
+    window: int  # seconds
+    remaining: int
+    reset: int  # seconds until the window ends
+
+    def headers(self) -> dict[str, str]:
+        return {"RateLimit-Policy": f'"{self.scope}";q={self.quota};w={self.window}',
+                "RateLimit": f'"{self.scope}";r={self.remaining};t={self.reset}'}
 
 
 class AtomicRateThrottle(throttling.SimpleRateThrottle):
@@ -34,7 +57,12 @@ class AtomicRateThrottle(throttling.SimpleRateThrottle):
         self.key = self.get_cache_key(request, view)
         if self.key is None:
             return True
-        return self._count() <= self.num_requests
+        self.count = self._count()
+        budget = Budget(self.scope, self.num_requests, self.duration, max(self.num_requests - self.count, 0),
+                        math.ceil(self.wait()))
+        target = getattr(request, "_request", request)  # DRF's request wraps Django's
+        target.rate_budgets = [*getattr(target, "rate_budgets", []), budget]
+        return self.count <= self.num_requests
 
     def _count(self) -> int:
         """This request's number in its window, the window opened if there is none."""
@@ -56,6 +84,14 @@ class AtomicRateThrottle(throttling.SimpleRateThrottle):
     def wait(self) -> float:
         ends = self.cache.get(f"{self.key}:ends")
         return max(ends - self.timer(), 0.0) if ends is not None else float(self.duration)
+
+    def budget_unspent(self, ident: str) -> Budget:
+        """The budget of ``ident`` as it stands, without counting a request."""
+        key = self.cache_format % {"scope": self.scope, "ident": ident}
+        used = self.cache.get(key, 0)
+        ends = self.cache.get(f"{key}:ends")
+        reset = math.ceil(max(ends - self.timer(), 0.0)) if used and ends is not None else 0
+        return Budget(self.scope, self.num_requests, self.duration, max(self.num_requests - used, 0), reset)
 
 
 class UserThrottle(AtomicRateThrottle, throttling.UserRateThrottle):
@@ -107,6 +143,16 @@ class EmailVerificationThrottle(AtomicRateThrottle, throttling.UserRateThrottle)
     """Verification mails asked for by a signed-in user (resend, email change), per user."""
 
     scope = "email_verification"
+
+
+def budget_of(request: HttpRequest) -> Budget:
+    """The tightest budget the throttles counted this request against; for a request no
+    throttle counted (a bad token, a body refused before any view), the client IP's budget
+    under the per-user rate, read without counting the request."""
+    budgets = getattr(request, "rate_budgets", None)
+    if budgets:
+        return min(budgets, key=lambda b: (b.remaining, -b.reset))
+    return UserThrottle().budget_unspent(client_ip(request))
 
 
 def throttle_posts(throttle_class: type[AtomicRateThrottle]) -> Callable:

@@ -23,7 +23,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ml.artifact import ArtifactError, load_metadata
-from recognition import selectors, services, transport, waiting
+from recognition import idempotency_api, selectors, services, transport, waiting
 from recognition.filters import PredictionFilter
 from recognition.models import Prediction
 from recognition.validators import LABEL_MAX_LENGTH, validate_label
@@ -285,24 +285,36 @@ class PredictionListCreate(ListAPIView):
         parameters=[OpenApiParameter("wait", {"type": "number", "minimum": 0, "maximum": MAX_WAIT_SECONDS}, description=(
             f"Wait up to this many seconds (at most {MAX_WAIT_SECONDS}) for the answer: 201 with the "
             "finished prediction if it is done in time, else 202 pending. When too many of your requests, "
-            "or of the server's, are waiting already, 202 pending at once."))],
-        responses={201: PredictionSerializer, 202: PredictionSerializer},
+            "or of the server's, are waiting already, 202 pending at once.")), idempotency_api.PARAMETER],
+        responses={201: PredictionSerializer, 202: PredictionSerializer, 422: idempotency_api.KEY_REUSED},
     )
     def post(self, request):
         wait = _wait_seconds(request)
         incoming = PredictionCreateSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         image, name = incoming.validated_data["image"]
-        prediction = _create(request, [(image, name)], incoming.validated_data["mode"],
-                             _source(request, incoming.validated_data["source"]))[0]
-        if wait:
+        created = []
+
+        def create() -> Response:
+            created.append(_create(request, [(image, name)], incoming.validated_data["mode"],
+                                   _source(request, incoming.validated_data["source"]))[0])
+            return _answer(request, created[0])
+
+        def settle(response: Response) -> Response:
             with waiting.waiting_slot(request.user) as may_wait:
                 if may_wait:
-                    prediction = transport.wait_for(prediction, min(wait, MAX_WAIT_SECONDS))
-        code = status.HTTP_201_CREATED if prediction.is_finished else status.HTTP_202_ACCEPTED
-        location = reverse("api:prediction-detail", args=[prediction.pk])
-        return Response(PredictionSerializer(prediction, context={"request": request}).data, status=code,
-                        headers={"Location": request.build_absolute_uri(location)})
+                    return _answer(request, transport.wait_for(created[0], min(wait, MAX_WAIT_SECONDS)))
+            return response
+
+        return idempotency_api.answer_once(request, create, settle if wait else None)
+
+
+def _answer(request, prediction: Prediction) -> Response:
+    """201 with a finished prediction, 202 with a pending one; Location is its address."""
+    code = status.HTTP_201_CREATED if prediction.is_finished else status.HTTP_202_ACCEPTED
+    location = reverse("api:prediction-detail", args=[prediction.pk])
+    return Response(PredictionSerializer(prediction, context={"request": request}).data, status=code,
+                    headers={"Location": request.build_absolute_uri(location)})
 
 
 def _source(request, asked: str) -> str:
@@ -331,7 +343,8 @@ class PredictionBatch(APIView):
 
     @extend_schema(
         request={"multipart/form-data": BatchCreateSerializer, "application/json": BatchCreateSerializer},
-        responses={202: PredictionSerializer(many=True)},
+        parameters=[idempotency_api.PARAMETER],
+        responses={202: PredictionSerializer(many=True), 422: idempotency_api.KEY_REUSED},
     )
     def post(self, request):
         """Submit up to 100 images at once; all are accepted, or none is."""
@@ -340,9 +353,13 @@ class PredictionBatch(APIView):
             data = {"images": data.getlist("images"), "mode": data.get("mode", Prediction.Mode.DIGIT)}
         incoming = BatchCreateSerializer(data=data)
         incoming.is_valid(raise_exception=True)
-        predictions = _create(request, incoming.validated_data["images"], incoming.validated_data["mode"])
-        body = PredictionSerializer(predictions, many=True, context={"request": request}).data
-        return Response(body, status=status.HTTP_202_ACCEPTED)
+
+        def create() -> Response:
+            predictions = _create(request, incoming.validated_data["images"], incoming.validated_data["mode"])
+            body = PredictionSerializer(predictions, many=True, context={"request": request}).data
+            return Response(body, status=status.HTTP_202_ACCEPTED)
+
+        return idempotency_api.answer_once(request, create)
 
 
 class PredictionDetail(APIView):

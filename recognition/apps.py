@@ -14,13 +14,15 @@ class RecognitionConfig(AppConfig):
         from django.conf import settings
 
         from ml import decoding
-        from recognition import runs, tasks, transport
+        from recognition import runs, tasks, transport, webhooks
 
         decoding.set_max_concurrent_decodes(settings.MAX_CONCURRENT_DECODES)
 
         transport.install(transport.from_settings(transport.Work(
             task=tasks.run_predictions, run=tasks.run, requeue=runs.predictions_requeue_stale,
-            preview_task=tasks.run_preview, preview=runs.preview_run)))
+            preview_task=tasks.run_preview, preview=runs.preview_run,
+            deliver_task=tasks.deliver_webhook, deliver=webhooks.delivery_attempt,
+            send_due=webhooks.deliveries_send_due)))
         post_migrate.connect(_serve_shipped_model, sender=self)
 
 

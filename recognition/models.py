@@ -180,3 +180,92 @@ class ModelVersion(models.Model):
         """[("0", accuracy), ... ("9", accuracy)] from the metadata (MNIST test)."""
         per_class = self.metadata.get("per_class_accuracy") or {}
         return [(str(d), per_class.get(str(d))) for d in range(10)]
+
+
+class IdempotencyKey(models.Model):
+    """The first answer to a POST sent with an ``Idempotency-Key``, replayed to its retries.
+
+    The unique (owner, key) constraint, not a lookup, is what makes a concurrent retry wait
+    for the first request and then replay its answer (recognition.idempotency).
+    """
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    # SHA-256 of the method, path and parsed body: the same key with another body is refused.
+    fingerprint = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField()
+    body = models.JSONField()
+    location = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["owner", "key"], name="idempotency_key_unique_per_owner")]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class Webhook(models.Model):
+    """A URL that is sent each finished prediction of its owner, signed with its secret."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="webhooks")
+    url = models.URLField(max_length=500)
+    # Kept as it is: signing needs it. Shown to the owner once, when the webhook is made.
+    secret = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class WebhookDelivery(models.Model):
+    """One prediction sent to one webhook: retried with backoff until delivered or given up."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        DELIVERED = "delivered", _("Delivered")
+        FAILED = "failed", _("Failed")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
+    prediction = models.ForeignKey(Prediction, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # Due for its next attempt from then; a claimed delivery is pushed past its attempt's timeout.
+    next_attempt_at = models.DateTimeField()
+    # The JSON body, fixed at the first attempt so that every retry sends the same bytes
+    # (text, not a JSONField: PostgreSQL's jsonb would reorder the keys).
+    payload = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="webhook_delivery_due")]
+
+    @property
+    def last_attempt(self):
+        """The latest WebhookAttempt, or None (from prefetched attempts when there are)."""
+        attempts = list(self.attempt_set.all())
+        return attempts[-1] if attempts else None
+
+
+class WebhookAttempt(models.Model):
+    """One POST of a delivery: when, what came back (or why nothing did)."""
+
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_set")
+    at = models.DateTimeField()
+    response_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+    duration_ms = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["at"]
+
+    @property
+    def succeeded(self) -> bool:
+        return self.response_code is not None and 200 <= self.response_code < 300

@@ -20,7 +20,7 @@ from ml.decoding import ImageDecodeError
 from ml.inference import NotADigit
 from ml.ink import NoDigitFound
 from ml.pages import TooManyLines
-from recognition import selectors, transport
+from recognition import selectors, transport, webhooks
 from recognition.models import Prediction
 
 log = logging.getLogger(__name__)
@@ -87,6 +87,7 @@ def predictions_run(prediction_ids: Iterable) -> None:
                       .order_by("pk").values_list("pk", flat=True))
         for pk in written:
             Prediction.objects.filter(pk=pk, status=Prediction.Status.PENDING).update(**rows[pk])
+        webhooks.deliveries_create(written)  # in this transaction: a finished prediction's are never lost
     transport.announce({str(pk): _json_ready(fields) if pk in written else None for pk, fields in rows.items()})
 
 
@@ -164,6 +165,7 @@ def predictions_requeue_stale() -> int:
             status=Prediction.Status.FAILED, error_code=Prediction.ErrorCode.INTERNAL,
             error=INTERNAL_MESSAGE, finished_at=now,
         )
+        webhooks.deliveries_create(hopeless)
         ids = list(stale.filter(attempts__lt=settings.PREDICTION_MAX_ATTEMPTS).values_list("pk", flat=True)[:1000])
         Prediction.objects.filter(pk__in=ids).update(queued_at=now, attempts=F("attempts") + 1)
     if ids:

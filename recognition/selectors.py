@@ -12,7 +12,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 
 from ml.artifact import ArtifactError, load_metadata
-from recognition.models import ModelVersion, Prediction
+from recognition.models import ModelVersion, Prediction, Webhook, WebhookDelivery
 
 
 def predictions_for(user) -> QuerySet[Prediction]:
@@ -31,6 +31,24 @@ def prediction_for_user(user, prediction_id) -> Prediction:
         return predictions_for(user).get(pk=pk)
     except Prediction.DoesNotExist:
         raise Http404(_("No such prediction."))
+
+
+def webhooks_for(user) -> QuerySet[Webhook]:
+    """The user's webhooks, oldest first."""
+    return Webhook.objects.filter(owner=user).order_by("created_at", "pk")
+
+
+def webhook_for_user(user, webhook_id) -> Webhook:
+    """The user's webhook with this id, or 404 (someone else's too)."""
+    try:
+        return webhooks_for(user).get(pk=int(webhook_id))
+    except (ValueError, Webhook.DoesNotExist):
+        raise Http404("No such webhook.")
+
+
+def deliveries_for(webhook: Webhook) -> QuerySet[WebhookDelivery]:
+    """A webhook's deliveries, newest first, with their attempts."""
+    return webhook.deliveries.order_by("-created_at").prefetch_related("attempt_set")
 
 
 def artifact_dir(name: str) -> Path:

@@ -10,7 +10,7 @@ from celery.signals import worker_init, worker_process_init
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections
 
-from recognition import runs, selectors, transport
+from recognition import idempotency, runs, selectors, transport, webhooks
 
 log = logging.getLogger(__name__)
 
@@ -87,3 +87,22 @@ def run_preview(preview_id: str, image: str, mode: str) -> None:
     to the web process waiting for it. Not acknowledged late: a lost preview is asked again
     by the next stroke, not redelivered."""
     transport.announce({preview_id: runs.preview_run(base64.b64decode(image), mode)})
+
+
+@shared_task(ignore_result=True, acks_late=True, time_limit=60)
+def deliver_webhook(delivery_id: str) -> None:
+    """POST one finished prediction to one webhook, if that delivery is due (idempotent: a
+    delivered, given-up or claimed one is left alone)."""
+    webhooks.delivery_attempt(delivery_id)
+
+
+@shared_task(ignore_result=True, time_limit=60)
+def send_due_webhook_deliveries() -> int:
+    """Beat runs this: send the webhook deliveries whose retry time has come."""
+    return webhooks.deliveries_send_due()
+
+
+@shared_task(ignore_result=True, time_limit=300)
+def delete_expired_idempotency_keys() -> int:
+    """Beat runs this: forget idempotency keys past IDEMPOTENCY_KEY_HOURS."""
+    return idempotency.idempotency_keys_delete_expired()

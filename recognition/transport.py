@@ -3,7 +3,8 @@ of this process (the embedded mode).
 
 The choice is made once, when the app is ready (``RecognitionConfig.ready`` calls
 ``install(from_settings(...))``); everything else calls ``send``, ``announce``,
-``wait_for``, ``preview``, ``warm_up`` and ``broker_status`` here and never asks again.
+``wait_for``, ``preview``, ``deliver``, ``warm_up`` and ``broker_status`` here and never
+asks again. The embedded mode's transport is ``recognition.inprocess``.
 Tests switch transports with ``install``. What travels is handed in as a ``Work`` (the
 tasks to send, the functions that run ids or a preview in this process, the stale-pending
 requeue), so this module imports neither ``tasks`` nor ``runs``.
@@ -24,21 +25,19 @@ import logging
 import threading
 import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures import Future
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Protocol
 
 import redis
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import connection
 from kombu import Connection
 
 from ml.microbatch import MicroBatcher
-from recognition import selectors
+from recognition.inprocess import InProcessTransport
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +54,9 @@ class Work:
     requeue: Callable[[], int]  # resends stale pending predictions
     preview_task: Any = None  # the Celery task that recognises an image and announces the answer
     preview: Callable[[bytes, str], dict] | None = None  # recognises an image in this process
+    deliver_task: Any = None  # the Celery task that attempts one webhook delivery
+    deliver: Callable[[str], Any] | None = None  # attempts one webhook delivery in this process
+    send_due: Callable[[], int] | None = None  # sends the webhook deliveries that are due
 
 
 class Transport(Protocol):
@@ -64,6 +66,7 @@ class Transport(Protocol):
     def announce(self, finished: dict) -> None: ...
     def wait(self, prediction_id: str, timeout: float) -> dict | None: ...
     def preview(self, image: bytes, mode: str, timeout: float) -> dict | None: ...
+    def deliver(self, ids: list[str], delay: float = 0) -> None: ...
     def warm_up(self) -> Future | None: ...
     def broker_status(self) -> dict | str: ...
     def shutdown(self) -> None: ...
@@ -128,6 +131,12 @@ def preview(image: bytes, mode: str, seconds: float) -> dict | None:
     """Recognise ``image`` without storing anything: the answer's fields (JSON-ready, as a
     run writes them), or None if no answer came within ``seconds`` (busy)."""
     return current().preview(image, mode, seconds)
+
+
+def deliver(delivery_ids: list, delay: float = 0) -> None:
+    """Send webhook deliveries to be attempted in ``delay`` seconds; never raises. A long
+    delay may be left to the sweep of due deliveries, which the row's due time drives."""
+    current().deliver([str(pk) for pk in delivery_ids], delay)
 
 
 def warm_up() -> Future | None:
@@ -230,6 +239,18 @@ class CeleryTransport:
             return None
         return self.wait(preview_id, timeout)
 
+    def deliver(self, ids: list[str], delay: float = 0) -> None:
+        # Redis hands an unacknowledged task out again after visibility_timeout, countdown
+        # included: a retry further off than that is left to beat's sweep of due deliveries.
+        if delay > settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] / 2:
+            return
+        for pk in ids:
+            try:
+                self.work.deliver_task.apply_async(args=[pk], countdown=delay or None, retry=False)
+            except Exception as exc:  # noqa: BLE001 - any broker failure: the sweep sends it later
+                log.warning("could not queue webhook deliveries, the sweep will send them: %s", exc)
+                return
+
     def warm_up(self) -> None:
         return None  # the workers hold the model, and beat sweeps
 
@@ -251,115 +272,3 @@ class CeleryTransport:
 
     def shutdown(self) -> None:
         return None
-
-
-class InProcessTransport:
-    """Threads of this process run the predictions, and a condition variable wakes the
-    waiting request; a sweeper thread stands in for Celery beat."""
-
-    FINISHED_KEPT = 10_000
-
-    def __init__(self, work: Work):
-        self.work = work
-        self._executor: ThreadPoolExecutor | None = None
-        self._previewer: ThreadPoolExecutor | None = None
-        self._lock = threading.Lock()
-        self._stop_sweeping = threading.Event()
-        self._condition = threading.Condition()
-        self._finished: OrderedDict[str, dict | None] = OrderedDict()  # recently finished
-
-    def _pool(self) -> ThreadPoolExecutor:
-        with self._lock:
-            if self._executor is None:
-                self._executor = ThreadPoolExecutor(max_workers=settings.INPROCESS_INFERENCE_THREADS,
-                                                    thread_name_prefix="inference")
-                self._stop_sweeping = threading.Event()
-                threading.Thread(target=self._sweep_forever, args=(self._stop_sweeping,),
-                                 name="stale-sweeper", daemon=True).start()
-            return self._executor
-
-    def send(self, ids: list[str]) -> None:
-        self._pool().submit(self._run, ids)
-
-    def _run(self, ids: list[str]) -> None:
-        try:
-            self.work.run(ids)
-        except Exception:  # noqa: BLE001 - the sweeper retries; a thread must not die silently
-            log.exception("in-process inference failed for %s", ids)
-        finally:
-            close_old_connections()
-
-    def announce(self, finished: dict) -> None:
-        with self._condition:
-            for pk, fields in finished.items():
-                self._finished[str(pk)] = fields
-            while len(self._finished) > self.FINISHED_KEPT:
-                self._finished.popitem(last=False)
-            self._condition.notify_all()
-
-    def wait(self, prediction_id: str, timeout: float) -> dict | None:
-        if timeout <= 0:
-            return None
-        with self._condition:
-            self._condition.wait_for(lambda: prediction_id in self._finished, timeout=timeout)
-            return self._finished.get(prediction_id)
-
-    def preview(self, image: bytes, mode: str, timeout: float) -> dict | None:
-        # Threads of their own, so previews (one per stroke) never delay a saved
-        # prediction; one not started when the caller gives up is dropped.
-        with self._lock:
-            if self._previewer is None:
-                self._previewer = ThreadPoolExecutor(max_workers=settings.INPROCESS_INFERENCE_THREADS,
-                                                     thread_name_prefix="preview")
-            future = self._previewer.submit(self._preview, image, mode)
-        try:
-            return future.result(timeout=max(timeout, 0))
-        except FutureTimeout:
-            future.cancel()
-            return None
-
-    def _preview(self, image: bytes, mode: str) -> dict:
-        try:
-            return self.work.preview(image, mode)
-        finally:
-            close_old_connections()
-
-    def warm_up(self) -> Future:
-        # Importing TensorFlow alone takes seconds: load the model in the background so the
-        # first drawing is answered at once; starting the pool starts the sweeper, which
-        # finishes what the last run left pending.
-        return self._pool().submit(_load_model)
-
-    def broker_status(self) -> str:
-        return "in-process"
-
-    def shutdown(self) -> None:
-        """Finish the work in hand and stop the threads (tests, a clean exit); the next
-        prediction starts them again."""
-        with self._lock:
-            executor, self._executor = self._executor, None
-            previewer, self._previewer = self._previewer, None
-            self._stop_sweeping.set()
-        for pool in (executor, previewer):
-            if pool is not None:
-                pool.shutdown(wait=True)
-
-    def _sweep_forever(self, stop: threading.Event) -> None:
-        while not stop.wait(settings.PREDICTION_STALE_SECONDS / 2):
-            try:
-                self.work.requeue()
-            except Exception:  # noqa: BLE001 - e.g. the database is briefly unreachable
-                log.exception("stale-pending sweep failed")
-            finally:
-                close_old_connections()
-
-
-def _load_model() -> None:
-    from ml.inference import get_engine  # TensorFlow: imported here, in the background
-
-    try:
-        get_engine(selectors.serving_model_dir())
-    except Exception:  # noqa: BLE001 - the first prediction will say what is wrong
-        log.exception("could not load the model in advance")
-    finally:
-        close_old_connections()

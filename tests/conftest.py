@@ -122,6 +122,20 @@ def staff(django_user_model):
     )
 
 
+@pytest.fixture
+def token_client():
+    """``token_client(user)``: an API client that sends that user's token."""
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    def make(user) -> APIClient:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+        return client
+
+    return make
+
+
 def _logged_in(user) -> Client:
     client = Client()
     client.force_login(user)

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "digitrec.middleware.RateLimitHeadersMiddleware",  # first: on every API answer, a 413 too
     "django.middleware.security.SecurityMiddleware",
     # Early, so the answers given before a view (413, 503) are in the person's language too;
     # it reads only the language cookie and Accept-Language, never the session.
@@ -277,6 +278,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Predictions keep the name StatusEnum; a webhook delivery's status has its own.
+    "ENUM_NAME_OVERRIDES": {"StatusEnum": "recognition.models.Prediction.Status",
+                            "DeliveryStatusEnum": "recognition.models.WebhookDelivery.Status"},
 }
 
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "DigitRec <noreply@localhost>")
@@ -383,3 +387,4 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 from digitrec.settings.predictions import *  # noqa: E402,F403 - limits, batching, inference
+from digitrec.settings.integrations import *  # noqa: E402,F403 - idempotency keys, webhooks

@@ -30,20 +30,6 @@ def celery_worker(module_worker, transactional_db, redis_url, settings):
         yield module_worker
 
 
-@pytest.fixture
-def token_client():
-    """``token_client(user)``: an API client that sends that user's token."""
-    from rest_framework.authtoken.models import Token
-    from rest_framework.test import APIClient
-
-    def make(user) -> APIClient:
-        client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
-        return client
-
-    return make
-
-
 @pytest.fixture(scope="session")
 def not_sure_model_dir(tmp_path_factory):
     """The shipped model, with a not-sure threshold: its own (ml/calibration.py), or for a

@@ -128,3 +128,13 @@ def test_files_spooled_to_disk_are_checked_one_by_one_and_stored_whole(owner, se
         assert prediction.image_sha256 == hashlib.sha256(data).hexdigest()
         with prediction.image.open("rb") as fh:
             assert fh.read() == data
+
+
+def test_the_limits_endpoint_tells_a_client_how_to_size_its_batches(owner, token_client, settings):
+    settings.MAX_REQUEST_BYTES = 20 * 2**20
+
+    response = token_client(owner).get("/api/v1/limits/")
+
+    assert response.status_code == 200
+    assert response.json() == {"max_batch_images": 100, "max_upload_bytes": settings.MAX_UPLOAD_BYTES,
+                               "max_request_bytes": 20 * 2**20, "max_wait_seconds": 10, "idempotency_key_hours": 24}

@@ -23,8 +23,12 @@ def test_the_schema_is_served_and_documents_every_endpoint(client):
     paths = response.json()["paths"]
     for path in ("/api/v1/auth/register/", "/api/v1/auth/token/", "/api/v1/predictions/",
                  "/api/v1/predictions/{id}/", "/api/v1/predictions/{id}/feedback/",
-                 "/api/v1/predictions/batch/", "/api/v1/model/", "/api/v1/recognize/"):
+                 "/api/v1/predictions/batch/", "/api/v1/model/", "/api/v1/recognize/", "/api/v1/limits/",
+                 "/api/v1/webhooks/", "/api/v1/webhooks/{id}/", "/api/v1/webhooks/{id}/deliveries/"):
         assert path in paths, path
+    create = paths["/api/v1/predictions/"]["post"]
+    assert "Idempotency-Key" in [p["name"] for p in create["parameters"]] and "422" in create["responses"]
+    assert {"RateLimit", "RateLimit-Policy"} <= create["responses"]["202"]["headers"].keys()
 
 
 def test_the_schema_documents_page_mode_and_its_lines(client):

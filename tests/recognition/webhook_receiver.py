@@ -1,0 +1,66 @@
+"""A webhook receiver on loopback for tests: a real HTTP server in a thread that records
+what it is sent and answers with the status codes it is told to."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+def verify(secret: str, header: str, body: bytes, tolerance: int = 300) -> bool:
+    """The receiver's check, as the README shows it: the HMAC of "<t>.<body>" matches, and t is recent."""
+    fields = dict(item.split("=", 1) for item in header.split(","))
+    timestamp = int(fields["t"])
+    expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, fields["v1"]) and abs(time.time() - timestamp) <= tolerance
+
+
+@dataclass
+class Received:
+    at: float
+    path: str
+    headers: dict
+    body: bytes
+
+
+@dataclass
+class Receiver:
+    url: str
+    server: ThreadingHTTPServer
+    answers: list = field(default_factory=list)  # status codes to answer in turn, then 200
+    received: list[Received] = field(default_factory=list)
+    redirect_to: str = ""
+    body: bytes = b"ok"
+
+    def wait_for(self, count: int, timeout: float = 20) -> list[Received]:
+        deadline = time.monotonic() + timeout
+        while len(self.received) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return self.received
+
+
+def start() -> Receiver:
+    receiver: Receiver
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's name
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            receiver.received.append(Received(time.monotonic(), self.path, dict(self.headers), body))
+            code = receiver.answers.pop(0) if receiver.answers else 200
+            self.send_response(code)
+            if receiver.redirect_to:
+                self.send_header("Location", receiver.redirect_to)
+            self.send_header("Content-Length", str(len(receiver.body)))
+            self.end_headers()
+            self.wfile.write(receiver.body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    receiver = Receiver(url=f"http://127.0.0.1:{server.server_address[1]}/hooks/digitrec", server=server)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return receiver
