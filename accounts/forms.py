@@ -64,7 +64,7 @@ def _unused_email(email: str, *, user=None) -> str:
         try:  # Django's validator passes domains that IDNA cannot encode, so no mail could be sent
             sanitize_address(email, "utf-8")
         except ValueError:
-            raise forms.ValidationError("Mail cannot be sent to this address.") from None
+            raise forms.ValidationError(_("Mail cannot be sent to this address.")) from None
     # Unique whatever its case, so a reset mail goes to one account only. Checked here,
     # not by a constraint: accounts made before may share one.
     taken = get_user_model().objects.filter(email__iexact=email)
@@ -89,13 +89,13 @@ class EmailChangeForm(BoundedPasswordsMixin, forms.Form):
     def clean_password(self) -> str:
         password = self.cleaned_data["password"]
         if not self.user.check_password(password):
-            raise forms.ValidationError("Your password was entered incorrectly.")
+            raise forms.ValidationError(_("Your password was entered incorrectly."))
         return password
 
     def clean_email(self) -> str:
         email = self.cleaned_data["email"]
         if email.lower() == self.user.email.lower():
-            raise forms.ValidationError("This is already your email address.")
+            raise forms.ValidationError(_("This is already your email address."))
         return _unused_email(email, user=self.user)
 
 

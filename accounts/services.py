@@ -68,9 +68,9 @@ def email_verify(*, token: str) -> AbstractUser:
     user_id, email = verification.read_token(token)
     user = get_user_model().objects.select_for_update().filter(pk=user_id).first()
     if user is None or user.email.lower() != email.lower():
-        raise verification.InvalidLink(
+        raise verification.InvalidLink(_(
             "This verification link is for an address that is no longer on the account. "
-            "Follow the link in the newest mail, or send a new one from your profile.")
+            "Follow the link in the newest mail, or send a new one from your profile."))
     EmailVerification.objects.update_or_create(
         user=user, defaults={"email": user.email, "verified_at": timezone.now()})
     return user

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core import signing
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 SALT = "accounts.email-verification"
 
@@ -23,14 +25,17 @@ def read_token(token: str) -> tuple[int, str]:
     try:
         payload = signing.loads(token, salt=SALT, max_age=settings.EMAIL_VERIFICATION_MAX_AGE)
     except signing.SignatureExpired:
-        raise InvalidLink(f"This verification link has expired (links work for {max_age_days()} days). "
-                          "Log in and send a new one from your profile.") from None
+        raise InvalidLink(ngettext(
+            "This verification link has expired (links work for %(days)d day). "
+            "Log in and send a new one from your profile.",
+            "This verification link has expired (links work for %(days)d days). "
+            "Log in and send a new one from your profile.", max_age_days()) % {"days": max_age_days()}) from None
     except signing.BadSignature:
-        raise InvalidLink("This verification link is not valid: it may be incomplete. "
-                          "Copy the whole link from the mail, or send a new one from your profile.") from None
+        raise InvalidLink(_("This verification link is not valid: it may be incomplete. "
+                            "Copy the whole link from the mail, or send a new one from your profile.")) from None
     if not isinstance(payload, dict) or not isinstance(payload.get("user"), int) \
             or not isinstance(payload.get("email"), str):
-        raise InvalidLink("This verification link is not valid.")
+        raise InvalidLink(_("This verification link is not valid."))
     return payload["user"], payload["email"]
 
 

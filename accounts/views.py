@@ -113,10 +113,10 @@ class LogoutView(auth_views.LogoutView):
 
 def _say_if_mailed(request: HttpRequest, sent: bool, email: str) -> None:
     if sent:
-        messages.info(request, f"We sent a link to {email}: follow it to verify your address.")
+        messages.info(request, _("We sent a link to %(email)s: follow it to verify your address.") % {"email": email})
     elif email:
-        messages.warning(request, "We could not send the verification mail just now. "
-                                  "Send it again from your profile.")
+        messages.warning(request, _("We could not send the verification mail just now. "
+                                    "Send it again from your profile."))
 
 
 @never_cache  # the page shows the token
@@ -168,7 +168,7 @@ def email_change(request: HttpRequest) -> HttpResponse:
 @throttle_posts(EmailVerificationThrottle)
 def email_verification_resend(request: HttpRequest) -> HttpResponse:
     if email_is_verified(request.user):
-        messages.info(request, "Your email address is already verified.")
+        messages.info(request, _("Your email address is already verified."))
     else:
         _say_if_mailed(request, email_verification_send(user=request.user, request=request),
                        request.user.email)
@@ -183,7 +183,7 @@ def verify_email(request: HttpRequest) -> HttpResponse:
         user = email_verify(token=request.GET.get("token", ""))
     except InvalidLink as exc:
         return render(request, "accounts/email_verify_failed.html", {"reason": str(exc)}, status=400)
-    messages.success(request, f"Thank you: {user.email} is verified.")
+    messages.success(request, _("Thank you: %(email)s is verified.") % {"email": user.email})
     return redirect("accounts:profile")
 
 

@@ -1,4 +1,5 @@
 """The API's pagination (its own module: DRF imports it from settings, early)."""
+from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 
@@ -18,7 +19,7 @@ class Pagination(PageNumberPagination):
             return self.page_size
         if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
             raise ValidationError({self.page_size_query_param: [
-                f"A whole number from 1 to {self.max_page_size}."]})
+                _("A whole number from 1 to %(most)d.") % {"most": self.max_page_size}]})
         return min(int(raw), self.max_page_size)
 
     def get_schema_operation_parameters(self, view) -> list[dict]:

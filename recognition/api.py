@@ -163,7 +163,7 @@ class PredictionSerializer(serializers.ModelSerializer):
         return hint_for(obj)
 
     def get_error(self, obj) -> str | None:
-        return _(obj.error) if obj.error else None  # stored in English, the catalog's msgid
+        return obj.error_message or None
 
     @extend_schema_field(serializers.ChoiceField(choices=Prediction.ErrorCode.values, allow_null=True))
     def get_error_code(self, obj) -> str | None:

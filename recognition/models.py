@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models.functions import Replace
 from django.utils.translation import gettext_lazy as _
 
+from recognition.errors import error_message
 from recognition.validators import validate_label
 
 
@@ -122,6 +123,11 @@ class Prediction(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status != self.Status.PENDING
+
+    @property
+    def error_message(self) -> str:
+        """The error in the current language (stored in English)."""
+        return error_message(self.error)
 
     @property
     def answer_digits(self) -> str:

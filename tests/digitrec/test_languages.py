@@ -2,11 +2,13 @@
 switcher on the page, written in the language's script, with <html lang> to match."""
 import json
 import re
+import time
 
 import pytest
 from django.conf import settings
 from django.urls import reverse
 
+from tests.conftest import PASSWORD
 from tests.digitrec.languages import SCRIPTS, english_words
 
 pytestmark = pytest.mark.django_db
@@ -166,3 +168,88 @@ def test_the_admins_own_columns_filters_and_actions_are_translated(staff_client,
     for words in ("கணிப்புகள்", "உரிமையாளரின் கருத்து", "உறுதியில்லை", "மாதிரிப் பதிப்பு", "வரைந்தது",
                   "சரிபார்த்ததாகக் குறி", "தேர்ந்தெடுத்த கணிப்புகளை CSV ஆக ஏற்றுமதி செய்"):
         assert words in html, words
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_signing_up_mails_the_verification_link_and_says_so_in_the_language(client, mailoutbox, language):
+    strong = "plum-Orbit-47-lantern"
+    response = client.post(reverse("accounts:register"), {
+        "username": "newbie", "email": "newbie@example.com", "password1": strong, "password2": strong},
+        HTTP_ACCEPT_LANGUAGE=language, follow=True)
+
+    (mail,) = mailoutbox
+    assert SCRIPTS[language].search(mail.subject) and english_words(mail.subject) == set()
+    body = re.sub(r"http://\S+", "", mail.body)  # the link's own letters
+    assert SCRIPTS[language].search(body) and "newbie@example.com" in body
+    assert english_words(body, allowed={"newbie", "example", "com"}) == set()
+    flash = re.search(r'<div class="alert[^"]*"[^>]*>(.*?newbie@example\.com.*?)</div>',
+                      response.content.decode(), re.S).group(1)
+    assert SCRIPTS[language].search(flash) and english_words(flash, allowed={"newbie", "example", "com"}) == set()
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_profile_says_the_email_is_not_verified_in_the_language(owner_client, language):
+    html = _page(owner_client, reverse("accounts:profile"), language)
+
+    badge = re.search(r'data-testid="email-not-verified">(.*?)</span>', html).group(1)
+    notice = re.search(r'<form method="post" action="[^"]*/verify[^"]*".*?</form>', html, re.S).group(0)
+    for text in (badge, notice):
+        assert SCRIPTS[language].search(text) and english_words(text) == set()
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("token", ["not-a-token", "expired"])
+def test_a_refused_verification_link_is_explained_in_the_language(client, owner, monkeypatch, token, language):
+    from django.core import signing
+
+    from accounts import verification
+
+    if token == "expired":
+        monkeypatch.setattr(signing.TimestampSigner, "timestamp",
+                            lambda self: signing.b62_encode(int(time.time()) - 30 * 24 * 3600))
+        token = verification.make_token(owner)
+        monkeypatch.undo()
+    response = client.get(reverse("accounts:email_verify"), {"token": token}, HTTP_ACCEPT_LANGUAGE=language)
+
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert SCRIPTS[language].search(_heading(html)) and english_words(html) == set()
+    reason = re.search(r"</h1>\s*<p>(.*?)</p>", html, re.S).group(1)
+    assert SCRIPTS[language].search(reason)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize(("email", "password", "field"), [
+    ("new@example.com", "wrong", "password"),  # the password, asked again, is wrong
+    ("owner@example.com", PASSWORD, "email"),  # the address is already the account's
+    ("a@" + "ü" * 63 + ".com", PASSWORD, "email"),  # no mail can be sent to it
+])
+def test_the_email_change_errors_are_in_the_language(owner_client, email, password, field, language):
+    response = owner_client.post(reverse("accounts:email_change"), {"email": email, "password": password},
+                                 HTTP_ACCEPT_LANGUAGE=language)
+
+    assert response.status_code == 400
+    errors = re.findall(rf'data-testid="error-{field}"[^>]*>(.*?)</', response.content.decode(), re.S)
+    assert errors and all(SCRIPTS[language].search(error) and english_words(error) == set() for error in errors)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_page_with_too_many_lines_is_explained_in_the_language(owner_client, owner, language):
+    from ml.pages import MAX_LINES, TooManyLines
+    from recognition.models import Prediction
+    from recognition.runs import _outcome_fields
+
+    fields = _outcome_fields(TooManyLines(MAX_LINES + 1), "v1", None)
+    prediction = Prediction.objects.create(owner=owner, image="predictions/x.png", image_sha256="0" * 64,
+                                           image_bytes=1, source=Prediction.Source.UPLOAD,
+                                           mode=Prediction.Mode.PAGE, **fields)
+
+    detail = _page(owner_client, reverse("recognition:detail", args=[prediction.pk]), language)
+    error = re.search(r'data-testid="detail-error">(.*?)</div>', detail, re.S).group(1)
+    api = owner_client.get(f"/api/v1/predictions/{prediction.pk}/", HTTP_ACCEPT_LANGUAGE=language).json()
+
+    for text in (error, api["error"]):
+        assert SCRIPTS[language].search(text) and english_words(text) == set()
+        assert str(MAX_LINES + 1) in text and str(MAX_LINES) in text  # the numbers, 0-9
+    english = owner_client.get(f"/api/v1/predictions/{prediction.pk}/", HTTP_ACCEPT_LANGUAGE="en").json()
+    assert english["error"] == str(TooManyLines(MAX_LINES + 1))
