@@ -18,7 +18,8 @@ from rest_framework.views import APIView
 
 from digitrec.throttling import RecognizeThrottle, RecognizeUserThrottle
 from recognition import services
-from recognition.api import ImageField, PredictionSerializer, image_errors
+from recognition.api import ImageField, image_errors
+from recognition.serializers import PredictionSerializer
 from recognition.models import Prediction
 
 # What only a stored prediction has.

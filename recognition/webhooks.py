@@ -84,7 +84,7 @@ def _claim(delivery_id) -> WebhookDelivery | None:
 
 
 def _payload(delivery: WebhookDelivery) -> dict:
-    from recognition.api import PredictionSerializer  # the API's own detail body
+    from recognition.serializers import PredictionSerializer  # the API's own detail body
 
     prediction = Prediction.objects.get(pk=delivery.prediction_id)
     return PredictionSerializer(prediction, context={"request": _SiteRequest()}).data
