@@ -26,16 +26,15 @@ VALIDATION_SIZE = 2000
 
 @dataclass(frozen=True)
 class TrainConfig:
-    epochs: int = 5
+    epochs: int = 20
     batch_size: int = 128
-    learning_rate: float = 5e-4
+    learning_rate: float = 2e-3
     width: int = 32
     dropout: float = 0.4
     seed: int = 1234
     # Start from this artifact's weights (a folder name in the artifacts folder, or a path),
-    # its ten digit outputs kept and the not-a-digit output added; None: from scratch (then
-    # about 24 epochs at 2e-3 are needed, ten times the CPU of this fine-tuning).
-    init_from: str | None = "cnn-20261126-010844"
+    # its ten digit outputs kept and the not-a-digit output added; None: from scratch.
+    init_from: str | None = None
     # Each epoch a training digit is shown as one of three views: a realistic photo or
     # drawing of it (realistic_share), itself as an uploaded 28x28 image (served_share),
     # both put through the serving preprocessing, or else its raw MNIST pixels.
@@ -46,7 +45,7 @@ class TrainConfig:
     realistic_digits: int | None = 16000
     # Style digits (ml/styles.py) and non-digits (ml/negatives.py) added to the training set.
     styled_images: int = 5000
-    non_digit_images: int = 6000
+    non_digit_images: int = 8000
     # Train on the first N training images only (quick runs and tests); None: all 58,000.
     # The style and non-digit counts shrink in proportion.
     limit: int | None = None
