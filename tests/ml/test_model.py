@@ -63,7 +63,7 @@ def test_it_rejects_non_digits_but_not_digits(small_report):
 
 
 def test_its_confidence_tells_right_from_wrong(small_report):
-    # The floor is 0.97; the shipped model does 0.915 on the full measuring part (README).
+    # The floor is 0.97 on the full measuring part (README); a small set resolves less.
     assert small_report["auroc_singles_and_non_digits"] >= 0.9
 
 
@@ -89,6 +89,10 @@ FIT = {"singles": 120, "styles": 60, "non_digits": 60}
 def test_it_fits_a_calibration_and_draws_its_reliability_diagram(engine, small_sets, tmp_path):
     sets = {name: _first_rows(small_sets[name], count, tmp_path / name) for name, count in FIT.items()}
     calibration, report = fit(engine, sets, plot=tmp_path / "reliability.png")
-    assert 0.2 < calibration.temperature < 5 and 0.5 <= calibration.not_sure_below < 1
-    assert [o["option"] for o in report["options"]][0] == "argmax of 11 raw scores"
+    # Within the search bounds (a subset the model reads without a mistake drives the fit to
+    # the low bound: sharper is then likelier), and never worse calibrated than the raw scores.
+    assert 0.05 <= calibration.temperature <= 20 and 0.5 <= calibration.not_sure_below <= 0.99
+    raw, calibrated = report["options"][0], report["options"][1]
+    assert raw["option"] == "argmax of 11 raw scores"
+    assert calibrated["ece_singles"] <= raw["ece_singles"] + 1e-9
     assert (tmp_path / "reliability.png").stat().st_size > 1000

@@ -9,7 +9,9 @@ from ml.train import VALIDATION_SIZE, TrainConfig, train
 
 
 def test_it_trains_a_small_model_and_writes_a_complete_artifact(tmp_path, mnist, generated_data_cache):
-    config = TrainConfig(epochs=2, limit=1000, batch_size=64)
+    # Fine-tuned from an earlier model (its ten outputs kept, the eleventh added): two short
+    # epochs from scratch would not learn enough to show that it learns.
+    config = TrainConfig(epochs=2, limit=1000, batch_size=64, init_from="cnn-20261126-010844")
     with generated_data_cache("trainset") as cache_dir:
         artifact = train(mnist_dir=settings.MNIST_DIR, out_dir=tmp_path, config=config, command="test",
                          verbose=0, cache_dir=cache_dir)
@@ -23,11 +25,12 @@ def test_it_trains_a_small_model_and_writes_a_complete_artifact(tmp_path, mnist,
     share = 1000 / (len(mnist.x_train) - VALIDATION_SIZE)
     data = metadata["data"]
     assert 0.9 * int(config.styled_images * share) <= data["styled_images"] <= int(config.styled_images * share)
-    assert 0.9 * int(config.non_digit_images * share) <= data["non_digit_images"] <= int(config.non_digit_images * share)
+    # Paper (one kind in eight) and blank renders are dropped: the ink finder answers them itself.
+    assert 0.8 * int(config.non_digit_images * share) <= data["non_digit_images"] <= int(config.non_digit_images * share)
     assert data["train_images"] == 1000 + data["styled_images"] + data["non_digit_images"]
     assert np.asarray(metadata["confusion_matrix"]).sum() == 10000
     # Two epochs on 1,000 images (most shown as realistic or served copies) are far from
-    # done, but the model is fine-tuned from the shipped one and must still read: chance is 10%.
+    # done, but the model is fine-tuned from a trained one and must still read: chance is 10%.
     assert metadata["test_accuracy"] > 0.3
     assert (artifact / "training_curves.png").stat().st_size > 1000
     assert (artifact / "confusion_matrix.png").stat().st_size > 1000
