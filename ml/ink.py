@@ -112,6 +112,13 @@ def _without_ruling(ink: np.ndarray) -> np.ndarray:
     if min(h, w) < 16:
         return ink
     share = 1.0 - RULED_SHARE
+    # A floor reaches RULED_LEVEL only if the value just above the quantile's position does,
+    # so only if at least n - floor(share * (n - 1)) - 1 of the n values do: counting them
+    # settles most sheets at a quarter of the quantiles' cost, with the same answer.
+    inked = ink >= RULED_LEVEL
+    if (inked.sum(axis=1).max() < w - int(share * (w - 1)) - 1
+            and inked.sum(axis=0).max() < h - int(share * (h - 1)) - 1):
+        return ink
     rows = np.quantile(ink, share, axis=1)
     cols = np.quantile(ink, share, axis=0)
     if max(rows.max(), cols.max()) < RULED_LEVEL:
