@@ -36,10 +36,12 @@ class Worker:
     killed child process."""
 
     def __init__(self, *, broker_url: str, queue: str, media_root: Path, pool: str = "threads",
-                 concurrency: int = 4, model_dir: Path | None = None, supervised: bool = False):
+                 concurrency: int = 4, model_dir: Path | None = None, supervised: bool = False,
+                 extra_env: dict[str, str] | None = None):
         self.queue, self.media_root = queue, media_root
         env = {
             **os.environ,
+            **(extra_env or {}),
             "DATABASE_URL": test_database_url(),
             "CELERY_BROKER_URL": broker_url,
             "REDIS_URL": broker_url,  # announces where this process waits (celery_transport)
@@ -94,6 +96,18 @@ class Worker:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
+
+
+@contextmanager
+def started_worker(broker_url: str, media_root: Path, **extra_env: str):
+    """A ready worker on a queue of its own (with ``extra_env`` in its environment),
+    stopped afterwards."""
+    worker = Worker(broker_url=broker_url, queue=new_queue(), media_root=media_root, extra_env=extra_env)
+    try:
+        worker.wait_ready()
+        yield worker
+    finally:
+        worker.stop()
 
 
 def new_queue() -> str:

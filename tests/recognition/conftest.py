@@ -10,14 +10,10 @@ from tests.recognition.browser import browser  # noqa: F401 - a fixture
 def module_worker(django_db_setup, redis_url, tmp_path_factory):
     """A real worker process on a queue of its own, started once for a module's tests:
     its start (a process, Django and the model) costs more than the tests themselves."""
-    from tests.workers import Worker, new_queue
+    from tests.workers import started_worker
 
-    worker = Worker(broker_url=redis_url, queue=new_queue(), media_root=tmp_path_factory.mktemp("media"))
-    try:
-        worker.wait_ready()
+    with started_worker(redis_url, tmp_path_factory.mktemp("media")) as worker:
         yield worker
-    finally:
-        worker.stop()
 
 
 @pytest.fixture

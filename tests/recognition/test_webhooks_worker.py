@@ -16,17 +16,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture(scope="module")
 def webhook_worker(django_db_setup, redis_url, tmp_path_factory):
     """A worker allowed to call the receiver on loopback, retrying after 1 s."""
-    from tests.workers import Worker, new_queue
+    from tests.workers import started_worker
 
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("WEBHOOK_ALLOW_PRIVATE", "1")
-        env.setenv("WEBHOOK_BACKOFF_SECONDS", "1")
-        worker = Worker(broker_url=redis_url, queue=new_queue(), media_root=tmp_path_factory.mktemp("media"))
-    try:
-        worker.wait_ready()
+    with started_worker(redis_url, tmp_path_factory.mktemp("media"),
+                        WEBHOOK_ALLOW_PRIVATE="1", WEBHOOK_BACKOFF_SECONDS="1") as worker:
         yield worker
-    finally:
-        worker.stop()
 
 
 @pytest.fixture
