@@ -67,7 +67,7 @@ def in_process_inference(settings, in_process_transport):
 
 
 @contextmanager
-def _fresh_page(browser, **device):
+def fresh_page(browser, **device):
     """A page in a fresh browser context (no cookies); fails the test on any uncaught
     JavaScript error."""
     context = browser.new_context(**device)
@@ -83,14 +83,14 @@ def _fresh_page(browser, **device):
 @pytest.fixture
 def page(browser):
     """At a desktop size, with a mouse."""
-    with _fresh_page(browser, viewport={"width": 1280, "height": 900}) as page:
+    with fresh_page(browser, viewport={"width": 1280, "height": 900}) as page:
         yield page
 
 
 @pytest.fixture
 def phone(browser):
     """On a phone: a small touch screen."""
-    with _fresh_page(browser, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True) as page:
+    with fresh_page(browser, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True) as page:
         yield page
 
 

@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from accounts.services import profile_language
 from tests.recognition.browser import (  # noqa: F401 - in_process_inference, user are fixtures
-    RESULT_TIMEOUT_MS, SEVEN, draw, in_process_inference, log_in_at, user)
+    RESULT_TIMEOUT_MS, SEVEN, fresh_page, draw, in_process_inference, log_in_at, user)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -15,14 +15,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def tamil_page(browser):
     """A desktop page whose browser asks for Tamil; fails the test on any JavaScript error."""
-    context = browser.new_context(locale="ta", viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    errors = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    yield page
-    context.close()
-    if errors:
-        pytest.fail(f"JavaScript errors on the page: {errors}")
+    with fresh_page(browser, locale="ta", viewport={"width": 1280, "height": 900}) as page:
+        yield page
 
 
 def test_the_live_answer_speaks_the_pages_language(live_server, tamil_page):
