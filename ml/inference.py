@@ -25,8 +25,7 @@ from ml.ink import NoDigitFound
 from ml.microbatch import MicroBatcher
 from ml.model import NOT_A_DIGIT_CLASS
 from ml.pages import PageLine, TooManyLines, find_lines
-from ml.preprocessing import Digit, digit_from
-from ml.preprocessing import prepare as find_image_ink
+from ml.preprocessing import Digit, digit_of
 from ml.segmentation import segment_digits, segment_ink
 
 # TensorFlow reads this once, when first imported (configure_threads may be first): warnings
@@ -281,13 +280,13 @@ class Engine:
                     lines = find_lines(image, scorer=self._confidence)
                     prepared.append(([d for line in lines for d in line.digits], None, lines))
                     continue
-                ink = find_image_ink(image)
-                digit = digit_from(ink, ink.mask)
-                _, _, width, height = digit.box
-                pieces = int(ink.kept.sum()) if ink.kept is not None else 1
+                digit, ink = digit_of(image)
                 number = None
-                if width >= NUMBER_HINT_ASPECT * height or pieces > 1:
-                    number = segment_ink(ink, scorer=self._confidence)
+                if ink is not None:  # else the image was a 28x28 model input: one digit
+                    _, _, width, height = digit.box
+                    pieces = int(ink.kept.sum()) if ink.kept is not None else 1
+                    if width >= NUMBER_HINT_ASPECT * height or pieces > 1:
+                        number = segment_ink(ink, scorer=self._confidence)
                 prepared.append(([digit], number if number and len(number) > 1 else None, None))
             except (ImageDecodeError, NoDigitFound, TooManyLines) as exc:
                 prepared.append(exc)

@@ -128,7 +128,10 @@ def digit_from(ink: Ink, member: np.ndarray) -> Digit:
 def prepare(image: bytes | np.ndarray, max_side: int = WORK_MAX_SIDE) -> Ink:
     """The ink of an image, found at the working size (see ml/decoding.py), or at most
     ``max_side`` pixels a side."""
-    gray, original_shape, plain = load(image, max_side)
+    return _ink_of(*load(image, max_side), max_side)
+
+
+def _ink_of(gray: np.ndarray, original_shape: tuple[int, int], plain, max_side: int = WORK_MAX_SIDE) -> Ink:
     longest = max(gray.shape)
     if longest < WORK_MIN_SIDE or longest > max_side:
         factor = (WORK_MIN_SIDE if longest < WORK_MIN_SIDE else max_side) / longest
@@ -144,7 +147,54 @@ def _resize(gray: np.ndarray, factor: float) -> np.ndarray:
     return np.asarray(image.resize(size, resample))
 
 
+def model_form(gray: np.ndarray) -> np.ndarray | None:
+    """The image as model input if it already is one, else None.
+
+    An upload of a 28x28 digit normalised the MNIST way (a dark field, ink whose box's
+    longest side is 19-20 pixels, no side over 20, its centre of mass within half a pixel
+    of MNIST_CENTRE, a full-strength stroke), white ink on black or the reverse, is what
+    preprocessing would make of it: re-rendering it would only blur it.
+    """
+    if gray.shape != (FIELD_SIDE, FIELD_SIDE):
+        return None
+    pixels = np.rint(np.asarray(gray, dtype=np.float32) * 255.0).astype(np.uint8)
+    for candidate in (pixels, 255 - pixels):
+        ink = candidate > 0
+        if not ink.any() or ink.mean() > 0.5 or candidate.max() < 250:
+            continue
+        rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+        height, width = rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
+        if max(height, width) < BOX_SIDE - 1 or max(height, width) > BOX_SIDE:
+            continue
+        weights = candidate.astype(np.float64)
+        total = weights.sum()
+        cy = (weights.sum(axis=1) * np.arange(FIELD_SIDE)).sum() / total
+        cx = (weights.sum(axis=0) * np.arange(FIELD_SIDE)).sum() / total
+        if abs(cy - MNIST_CENTRE[0]) <= 0.5 + 1e-9 and abs(cx - MNIST_CENTRE[1]) <= 0.5 + 1e-9:
+            return candidate
+    return None
+
+
+def digit_of(image: bytes | np.ndarray) -> tuple[Digit, Ink | None]:
+    """All the ink in the image as one digit, with the Ink it was found in; an image that
+    already is model input (see model_form) comes back as it is, with no Ink."""
+    gray, original_shape, plain = load(image)
+    ready = model_form(gray)
+    if ready is not None:
+        rows, cols = np.flatnonzero((ready > 0).any(axis=1)), np.flatnonzero((ready > 0).any(axis=0))
+        box = (int(cols[0]), int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1))
+        return Digit(pixels=ready, box=box), None
+    ink = _ink_of(gray, original_shape, plain)
+    return digit_from(ink, ink.mask), ink
+
+
 def to_model_input(image: bytes | np.ndarray) -> Digit:
     """One digit: all the ink in the image, normalised as MNIST was. Raises NoDigitFound."""
+    return digit_of(image)[0]
+
+
+def rendered(image: bytes | np.ndarray) -> Digit:
+    """All the ink in the image re-rendered as one digit, even when the image already is
+    model input (training shows the model such re-rendered copies too)."""
     ink = prepare(image)
     return digit_from(ink, ink.mask)

@@ -36,7 +36,7 @@ class TrainConfig:
     # its ten digit outputs kept and the not-a-digit output added; None: from scratch.
     init_from: str | None = None
     # Each epoch a training digit is shown as one of three views: a realistic photo or
-    # drawing of it (realistic_share), itself as an uploaded 28x28 image (served_share),
+    # drawing of it (realistic_share), itself re-rendered by preprocessing (served_share),
     # both put through the serving preprocessing, or else its raw MNIST pixels.
     realistic_share: float = 0.45
     served_share: float = 0.25

@@ -2,7 +2,8 @@
 through the serving preprocessing (ml/preprocessing.py), as serving will feed it.
 
 - realistic copies: each digit drawn or photographed as a person would (ml/synthetic.py);
-- served copies: each 28x28 digit as an upload of itself, re-normalised by preprocessing;
+- served copies: each 28x28 digit re-rendered by preprocessing, the look every drawing and
+  photo gets (an upload that already is a 28x28 model input is served as it is);
 - style digits (ml/styles.py) and non-digits (ml/negatives.py), the latter labelled
   NOT_A_DIGIT_CLASS (outlier exposure).
 
@@ -21,15 +22,15 @@ from ml import negatives, styles, synthetic
 from ml.decoding import ImageDecodeError
 from ml.ink import NoDigitFound
 from ml.model import NOT_A_DIGIT_CLASS
-from ml.preprocessing import to_model_input
+from ml.preprocessing import rendered, to_model_input
 
 CHUNKS = 16
 MAX_CANVAS = 256  # training renders are smaller than the sets' 800 px: faster, as hard after normalising
 
 
-def _input_of(image) -> np.ndarray | None:
+def _input_of(image, make=to_model_input) -> np.ndarray | None:
     try:
-        return to_model_input(image).pixels
+        return make(image).pixels
     except (NoDigitFound, ImageDecodeError):
         return None  # blank: preprocessing answers it before the model is asked
 
@@ -46,7 +47,7 @@ def _realistic(x: np.ndarray, seed: int) -> np.ndarray:
 def _served(x: np.ndarray, seed: int) -> np.ndarray:
     out = np.empty_like(x)
     for i, digit in enumerate(x):
-        pixels = _input_of(digit)
+        pixels = _input_of(digit, rendered)
         out[i] = digit if pixels is None else pixels
     return out
 

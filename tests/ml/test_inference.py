@@ -37,6 +37,16 @@ def test_it_recognises_a_drawn_digit_with_ten_probabilities(engine, mnist):
     assert result.model_version == engine.version
 
 
+def test_a_28x28_mnist_upload_gets_the_answer_of_its_raw_pixels(engine, mnist):
+    digits = mnist.x_test[:100]
+    raw = engine.probabilities(digits)
+    served = engine.recognize_many([encode(Image.fromarray(d)) for d in digits])
+    for i, result in enumerate(served):
+        _, confidences, calibrated = engine.calibration.read(raw[i : i + 1])
+        np.testing.assert_allclose(result.digits[0].probabilities, calibrated[0, :10], atol=1e-5)
+        assert result.confidence == pytest.approx(confidences[0], abs=1e-5)
+
+
 def test_it_gives_the_top_three_digits_as_alternatives(engine, mnist):
     digit = engine.recognize(encode(place(mnist.x_test[0]))).digits[0]
     assert [d for d, _ in digit.alternatives][0] == digit.digit and len(digit.alternatives) == 3

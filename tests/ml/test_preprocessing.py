@@ -5,7 +5,7 @@ import pytest
 from PIL import Image, ImageOps
 
 from ml.ink import NoDigitFound
-from ml.preprocessing import to_model_input
+from ml.preprocessing import rendered, to_model_input
 from tests.images import assert_mnist_shaped, drawn_canvas, encode, ink_crop, place, similarity
 
 SEVEN = [[(70, 60), (200, 60), (120, 230)]]
@@ -15,9 +15,29 @@ def _digit(mnist, index=0):
     return mnist.x_test[index]
 
 
-def test_it_turns_an_mnist_digit_into_nearly_the_same_digit(mnist):
-    scores = [similarity(to_model_input(mnist.x_test[i]).pixels, mnist.x_test[i]) for i in range(50)]
+def test_an_mnist_digit_re_rendered_is_nearly_the_same_digit(mnist):
+    scores = [similarity(rendered(mnist.x_test[i]).pixels, mnist.x_test[i]) for i in range(50)]
     assert np.median(scores) > 0.85
+
+
+def test_an_upload_that_already_is_model_input_is_served_as_it_is(mnist):
+    for digit in mnist.x_test[:200]:
+        as_png = encode(Image.fromarray(digit))
+        assert np.array_equal(to_model_input(as_png).pixels, digit)
+        assert np.array_equal(to_model_input(encode(Image.fromarray(255 - digit))).pixels, digit)
+        assert np.array_equal(to_model_input(digit).pixels, digit)
+
+
+def test_a_28x28_digit_not_normalised_the_mnist_way_is_rendered(mnist):
+    digit = mnist.x_test[0]
+    shifted = np.roll(digit, (-3, 2), axis=(0, 1))  # off centre
+    small = np.zeros_like(digit)
+    small[9:19, 9:19] = np.asarray(Image.fromarray(digit[4:24, 4:24]).resize((10, 10)))  # a 10 px box
+    faint = (digit // 3).astype(np.uint8)
+    for image in (shifted, small, faint):
+        pixels = to_model_input(image).pixels
+        assert not np.array_equal(pixels, image)
+        assert_mnist_shaped(pixels)
 
 
 def test_it_centres_a_digit_drawn_in_a_corner(mnist):
