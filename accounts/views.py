@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.urls import Resolver404, resolve
+from django.urls import Resolver404, resolve, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -122,7 +122,11 @@ def _say_if_mailed(request: HttpRequest, sent: bool, email: str) -> None:
 @never_cache  # the page shows the token
 @login_required
 def profile(request: HttpRequest, email_form: EmailChangeForm | None = None) -> HttpResponse:
-    return _render_profile(request, email_form=email_form, status=400 if email_form else 200)
+    # A webhook just added (webhook_add): its secret is shown on this one view of the page.
+    new_id = request.session.pop(NEW_WEBHOOK_SESSION_KEY, None)
+    new_webhook = next((hook for hook in selectors.webhooks_for(request.user) if hook.pk == new_id), None)
+    return _render_profile(request, email_form=email_form, new_webhook=new_webhook,
+                           status=400 if email_form else 200)
 
 
 def _render_profile(request: HttpRequest, *, email_form: EmailChangeForm | None = None,
@@ -136,7 +140,9 @@ def _render_profile(request: HttpRequest, *, email_form: EmailChangeForm | None 
     }, status=status)
 
 
-@never_cache  # the answer shows the new webhook's secret, once
+NEW_WEBHOOK_SESSION_KEY = "new_webhook_id"
+
+
 @login_required
 @require_POST
 def webhook_add(request: HttpRequest) -> HttpResponse:
@@ -147,7 +153,9 @@ def webhook_add(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             form.add_error("url", exc)
         else:
-            return _render_profile(request, new_webhook=webhook)
+            # Post/redirect/get: a refresh of the page that shows the secret adds nothing.
+            request.session[NEW_WEBHOOK_SESSION_KEY] = webhook.pk
+            return redirect(reverse("accounts:profile") + "#webhooks")
     return _render_profile(request, form=form, status=400)
 
 

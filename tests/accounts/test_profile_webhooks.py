@@ -20,14 +20,31 @@ def public_urls_resolve_here(settings):
 
 
 def test_a_webhook_is_added_and_its_secret_shown_only_then(owner_client, owner, public_urls_resolve_here):
-    response = owner_client.post(ADD, {"url": "http://127.0.0.1:9/hook"})
+    response = owner_client.post(ADD, {"url": "http://127.0.0.1:9/hook"}, follow=True)
 
-    assert response.status_code == 200
+    assert response.redirect_chain == [(PROFILE + "#webhooks", 302)]
     webhook = Webhook.objects.get(owner=owner)
     assert webhook.url == "http://127.0.0.1:9/hook"
     assert webhook.secret in response.content.decode()
+    assert response.headers["Cache-Control"].startswith("max-age=0, no-cache, no-store")
     later = owner_client.get(PROFILE).content.decode()
     assert webhook.secret not in later and webhook.url in later
+
+
+def test_a_refresh_after_adding_a_webhook_adds_no_second_one(owner_client, owner, public_urls_resolve_here):
+    response = owner_client.post(ADD, {"url": "http://127.0.0.1:9/hook"})
+
+    assert response.status_code == 302  # what the browser shows, and refreshes, is the GET after it
+    owner_client.get(response.url)
+    owner_client.get(response.url)
+    assert Webhook.objects.filter(owner=owner).count() == 1
+
+
+def test_a_webhook_secret_is_never_shown_to_another_user(owner_client, other_client, owner, other,
+                                                         public_urls_resolve_here):
+    owner_client.post(ADD, {"url": "http://127.0.0.1:9/hook"})
+    webhook = Webhook.objects.get(owner=owner)
+    assert webhook.secret not in other_client.get(PROFILE).content.decode()
 
 
 def test_a_private_address_is_a_form_error(owner_client, owner):
