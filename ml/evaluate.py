@@ -154,7 +154,8 @@ def evaluate_sets(engine: Engine, paths: dict[str, Path], calibration: Calibrati
 def evaluate_mnist(engine: Engine, x_test: np.ndarray, y_test: np.ndarray) -> dict:
     """Accuracy on MNIST test as published (raw pixels) and through our preprocessing.
 
-    The second figure is what the product does with a 28x28 image: it re-normalises it.
+    The second figure is what the product does with a 28x28 upload (one already normalised
+    the MNIST way is served as it is; see preprocessing.model_form).
     Either way a digit answered "not a digit" counts as wrong.
     """
     answers, _, _ = engine.calibration.read(engine.probabilities(x_test))
