@@ -4,9 +4,9 @@ Only the tuning part of the sets (ml/evalsets.py) is used here: the temperature 
 on its single digits, style digits and non-digits together (the mix serving sees), the
 rejection threshold keeps real digits' false rejections within MAX_FALSE_REJECTIONS, and
 the not-sure threshold is where the answers above it are right NOT_SURE_ACCURACY of the time.
-With the lines of the tuning part, the report also measures the rule inside a number (see
-ml/calibration.py) against the single-digit rule: digits of the lines left out, and how the
-non-digits would fare as marks of a number.
+With the lines and pages of the tuning part, the report also measures the rule inside a
+number (see ml/calibration.py) against the single-digit rule: digits of the lines left out,
+and how the non-digits would fare as marks of a number.
 """
 from __future__ import annotations
 
@@ -114,16 +114,20 @@ def numbers_report(lines: list[Scored], page_lines: list[Scored], non_digits: li
     return {
         "rule": "a mark of a number is left out when not-a-digit is its likeliest reading; read as a digit "
                 "but flagged (the answer is not sure) when its not-a-digit score reaches reject_at",
-        "fitted_on": f"tuning part: lines ({len(lines)}), lines of pages ({len(page_lines)}), "
+        "measured_on": f"tuning part: lines ({len(lines)}), lines of pages ({len(page_lines)}), "
                      f"non_digits ({len(non_digits)})",
         "digits": len(digits),
-        "digits_left_out": int((calibration.read(digits, in_number=True)[0] == NOT_A_DIGIT_CLASS).sum()),
-        "digits_left_out_by_the_single_digit_rule": int((calibration.read(digits)[0] == NOT_A_DIGIT_CLASS).sum()),
+        "digits_left_out": _left_out(calibration, digits, in_number=True),
+        "digits_left_out_by_the_single_digit_rule": _left_out(calibration, digits, in_number=False),
         "non_digit_marks": len(marks),
         "non_digit_marks_left_out": int(left_out.sum()),
         "non_digit_marks_flagged": int(flagged.sum()),
         "non_digit_marks_read": int((~left_out & ~flagged).sum()),
     }
+
+
+def _left_out(calibration: Calibration, probabilities: np.ndarray, *, in_number: bool) -> int:
+    return int((calibration.read(probabilities, in_number=in_number)[0] == NOT_A_DIGIT_CLASS).sum())
 
 
 def _energies(engine: Engine, scored: list[Scored]) -> np.ndarray:

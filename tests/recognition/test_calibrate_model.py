@@ -27,8 +27,8 @@ def test_it_refits_the_calibration_and_reports_the_rule_inside_numbers(artifact,
     metadata = json.loads((artifact / "metadata.json").read_text())
     calibration = metadata["calibration"]
     assert f"Calibrated {artifact}" in out.getvalue()
-    assert 0.05 <= calibration["values"]["temperature"] <= 20 and "lines of pages (" in calibration["in_numbers"]["fitted_on"]
     numbers = calibration["in_numbers"]
+    assert 0.05 <= calibration["values"]["temperature"] <= 20 and "lines of pages (" in numbers["measured_on"]
     assert numbers["non_digit_marks"] == (numbers["non_digit_marks_left_out"] + numbers["non_digit_marks_flagged"]
                                           + numbers["non_digit_marks_read"])
     # Inside a number fewer digits are left out than alone, never more.

@@ -31,7 +31,9 @@ class Command(BaseCommand):
         except (ArtifactError, data.DatasetError) as exc:
             raise CommandError(str(exc)) from exc
         sets = Path(settings.VAR_DIR) / "evalsets"
-        report = calibrate(artifact, mnist, sets / "quick" if quick else sets,
-                           counts=QUICK_TUNING_COUNTS if quick else None, pages=QUICK_TUNING_PAGES if quick else None)
+        if quick:
+            report = calibrate(artifact, mnist, sets / "quick", counts=QUICK_TUNING_COUNTS, pages=QUICK_TUNING_PAGES)
+        else:
+            report = calibrate(artifact, mnist, sets)
         self.stdout.write(self.style.SUCCESS(
             f"Calibrated {artifact} in {report['seconds']:.0f} s: {report['values']}"))
