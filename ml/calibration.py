@@ -6,6 +6,12 @@ fitted on the tuning sets, which leaves the ranking alone and makes the top scor
 probability of being right. An image is "not a digit" when that class wins or its
 calibrated score reaches ``reject_at``; the answer's confidence is the calibrated score of
 what was answered, and below ``not_sure_below`` the answer says it is not sure.
+
+Inside a number (number and page modes) a mark is left out only when "not a digit" is its
+likeliest reading: a digit wrongly left out costs the whole number, as a mark wrongly read
+does, so the likeliest reading loses the fewest numbers. A mark read as a digit although
+its not-a-digit score reaches ``reject_at`` is *doubtful*: it makes the answer not sure, so
+a mark that is no digit is left out or flagged, never read silently.
 """
 from __future__ import annotations
 
@@ -28,8 +34,10 @@ class Calibration:
     def calibrated(self, probabilities: np.ndarray) -> np.ndarray:
         return scale(probabilities, self.temperature)
 
-    def read(self, probabilities: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Raw (N, 11) scores -> (answers: a digit or NOT_A_DIGIT_CLASS, confidences, calibrated scores)."""
+    def read(self, probabilities: np.ndarray, *, in_number: bool = False) -> tuple[
+            np.ndarray, np.ndarray, np.ndarray]:
+        """Raw (N, 11) scores -> (answers: a digit or NOT_A_DIGIT_CLASS, confidences, calibrated
+        scores). ``in_number``: the marks of a number, left out only when that class wins."""
         probabilities = np.asarray(probabilities, np.float64)
         knows_non_digits = probabilities.shape[1] > NOT_A_DIGIT_CLASS
         if not knows_non_digits:  # a model from before that class: never "not a digit"
@@ -37,10 +45,22 @@ class Calibration:
         calibrated = self.calibrated(probabilities)
         digit = calibrated[:, :NOT_A_DIGIT_CLASS].argmax(axis=1)
         none = calibrated[:, NOT_A_DIGIT_CLASS]
-        rejected = ((calibrated.argmax(axis=1) == NOT_A_DIGIT_CLASS) | (none >= self.reject_at)) & knows_non_digits
+        rejected = calibrated.argmax(axis=1) == NOT_A_DIGIT_CLASS
+        if not in_number:
+            rejected |= none >= self.reject_at
+        rejected &= knows_non_digits
         answers = np.where(rejected, NOT_A_DIGIT_CLASS, digit)
         confidences = calibrated[np.arange(len(answers)), answers]
         return answers, confidences, calibrated
+
+    def doubtful(self, probabilities: np.ndarray, answers: np.ndarray) -> np.ndarray:
+        """Which of ``answers`` (read from raw ``probabilities`` in a number) are digits
+        although their not-a-digit score reaches reject_at."""
+        probabilities = np.asarray(probabilities, np.float64)
+        if probabilities.shape[1] <= NOT_A_DIGIT_CLASS:
+            return np.zeros(len(answers), bool)
+        none = self.calibrated(probabilities)[:, NOT_A_DIGIT_CLASS]
+        return (np.asarray(answers) != NOT_A_DIGIT_CLASS) & (none >= self.reject_at)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -15,7 +15,7 @@ import numpy as np
 
 from ml.calibration import Calibration, expected_calibration_error
 from ml.decoding import ImageDecodeError
-from ml.evaluate import read_labels
+from ml.evaluate import Scored, read_labels
 from ml.inference import Engine, NotADigit, answer_page
 
 
@@ -62,6 +62,24 @@ def evaluate_pages(engine: Engine, folder: str | Path, calibration: Calibration 
             read = [] if isinstance(result, NotADigit) else [line.text for line in result.lines]
             made.append(PageOutcome(label.split(), read, result.confidence))
     return page_figures(made)
+
+
+def score_page_lines(engine: Engine, folder: str | Path, batch: int = 8) -> list[Scored]:
+    """The lines of a labelled folder of pages as the engine saw them, each labelled with its
+    digits; only from pages whose lines were all found (a line's place is then known)."""
+    scored = []
+    triples = read_labels(folder)
+    for start in range(0, len(triples), batch):
+        chunk = triples[start : start + batch]
+        for (_, label, _), item in zip(chunk, engine.prepare_pages([path.read_bytes() for path, _, _ in chunk])):
+            if isinstance(item, Exception) or len(item) != len(label.split()):
+                continue
+            probs = engine.probabilities(np.stack([d.pixels for line in item for d in line.digits]))
+            cursor = 0
+            for text, line in zip(label.split(), item):
+                scored.append(Scored(text, "", line.digits, probs[cursor : cursor + len(line.digits)]))
+                cursor += len(line.digits)
+    return scored
 
 
 def page_figures(made: list[PageOutcome]) -> dict:

@@ -105,6 +105,9 @@ class Recognition:
     # Single-digit mode given several digits: their reading as a number ("" otherwise).
     number_hint: str = ""
     lines: list[LineResult] = field(default_factory=list)  # page mode
+    # Number and page modes: the marks read as digits that may be no digit (their
+    # not-a-digit score reaches reject_at, see ml/calibration.py): the answer is not sure.
+    doubtful: list[tuple[int, int, int, int]] = field(default_factory=list)
 
     @property
     def text(self) -> str:
@@ -114,13 +117,20 @@ class Recognition:
 
     @property
     def not_sure(self) -> bool:
-        return self.confidence < self.not_sure_below
+        return self.confidence < self.not_sure_below or bool(self.doubtful)
 
 
 def answer(digits: list[Digit], probabilities: np.ndarray, *, mode: str,
            calibration: Calibration, model_version: str) -> Recognition | NotADigit:
     """What to answer for one image's digits, given the model's raw scores for each."""
-    answers, confidences, calibrated = calibration.read(probabilities)
+    in_number = mode != "digit"
+    answers, confidences, calibrated = calibration.read(probabilities, in_number=in_number)
+    doubtful = calibration.doubtful(probabilities, answers) if in_number else np.zeros(len(answers), bool)
+    if in_number and np.all((answers == NOT_A_DIGIT_CLASS) | doubtful):
+        # A number with no sure digit among its marks is read as one image is: its
+        # doubtful marks are no digit either, so it is not a digit (as in digit mode).
+        answers, confidences, calibrated = calibration.read(probabilities)
+        doubtful[:] = False
     results, left_out = [], []
     for digit, best, confidence, row in zip(digits, answers, confidences, calibrated):
         top = np.argsort(-row[:NOT_A_DIGIT_CLASS], kind="stable")[:ALTERNATIVES]
@@ -139,7 +149,8 @@ def answer(digits: list[Digit], probabilities: np.ndarray, *, mode: str,
         return NotADigit(float(np.prod(confidences)), alternatives)
     return Recognition(mode=mode, digits=results, model_version=model_version,
                        left_out=[mark[0] for mark in left_out],
-                       confidence=float(np.prod(confidences)), not_sure_below=calibration.not_sure_below)
+                       confidence=float(np.prod(confidences)), not_sure_below=calibration.not_sure_below,
+                       doubtful=[digit.box for digit, flag in zip(digits, doubtful) if flag])
 
 
 def answer_page(lines: list[PageLine], probabilities: np.ndarray, *, calibration: Calibration,
@@ -158,12 +169,13 @@ def answer_page(lines: list[PageLine], probabilities: np.ndarray, *, calibration
             for line, result in zip(lines, read) if isinstance(result, Recognition)]
     if not kept:
         return NotADigit(confidence, min(read, key=lambda r: r.confidence).alternatives)
-    left_out = []
+    left_out, doubtful = [], []
     for line, result in zip(lines, read):
         left_out += [line.box] if isinstance(result, NotADigit) else result.left_out
+        doubtful += [] if isinstance(result, NotADigit) else result.doubtful
     return Recognition(mode="page", digits=[d for line in kept for d in line.digits], lines=kept,
                        model_version=model_version, left_out=left_out, confidence=confidence,
-                       not_sure_below=calibration.not_sure_below)
+                       not_sure_below=calibration.not_sure_below, doubtful=doubtful)
 
 
 def configure_threads(intra_op: int | None = None, inter_op: int | None = None) -> None:

@@ -96,6 +96,11 @@ def _bounds(member: np.ndarray) -> tuple[int, int]:
     return int(cols[0]), int(cols[-1]) + 1
 
 
+def _rows(member: np.ndarray) -> tuple[int, int]:
+    rows = np.flatnonzero(member.any(axis=1))
+    return int(rows[0]), int(rows[-1]) + 1
+
+
 def segment_digits(image: bytes | np.ndarray, *, max_digits: int = 32,
                    scorer: Scorer | None = None) -> list[Digit]:
     """A line of handwritten digits, left to right, each normalised as MNIST was.
@@ -166,7 +171,13 @@ def _join_broken(members: list[np.ndarray], line_height: float, confidence) -> l
         for i in range(len(members) - 1):
             (left_a, right_a), (left_b, right_b) = _bounds(members[i]), _bounds(members[i + 1])
             close = left_b - right_a < 0.25 * line_height
-            digit_sized = max(right_a, right_b) - min(left_a, left_b) <= 1.1 * line_height
+            (top_a, bottom_a), (top_b, bottom_b) = _rows(members[i]), _rows(members[i + 1])
+            # As wide as a digit of their joint height (a digit in two tall pieces on a line
+            # of its own sets the line's height itself); a short piece beside a digit (the
+            # bar of a 5 drawn off to the right) may make it wider than most.
+            height = max(line_height, max(bottom_a, bottom_b) - min(top_a, top_b))
+            short = min(bottom_a - top_a, bottom_b - top_b) < 0.6 * line_height
+            digit_sized = max(right_a, right_b) - min(left_a, left_b) <= (1.4 if short else 1.1) * height
             if close and digit_sized:
                 pairs.append(i)
         if not pairs:

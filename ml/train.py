@@ -205,7 +205,7 @@ def train(*, mnist_dir: str | Path, out_dir: str | Path, config: TrainConfig = T
         # tuning part of its own: the full one takes minutes to build.
         quick = config.limit is not None
         calibrate(artifact_dir, mnist, Path(sets_dir) / "quick" if quick else sets_dir,
-                  counts=QUICK_TUNING_COUNTS if quick else None)
+                  counts=QUICK_TUNING_COUNTS if quick else None, pages=QUICK_TUNING_PAGES if quick else None)
     return artifact_dir
 
 
@@ -231,18 +231,21 @@ def _start_from(model, artifact: Path) -> None:
 
 
 QUICK_TUNING_COUNTS = {"singles": 200, "lines": 40, "styles": 80, "non_digits": 80}
+QUICK_TUNING_PAGES = 20
 
 
 def calibrate(artifact_dir: Path, mnist: data.Mnist, sets_dir: str | Path,
-              counts: dict[str, int] | None = None) -> dict:
+              counts: dict[str, int] | None = None, pages: int | None = None) -> dict:
     """Fit the artifact's calibration (temperature, thresholds) on the tuning part of the
-    sets in ``sets_dir`` (built there if missing), store it in its metadata.json with the
-    options compared, and draw its reliability diagram."""
+    sets in ``sets_dir`` (built there if missing; ``pages``: how many pages, default the
+    full part's), store it in its metadata.json with the options compared and the rule
+    inside numbers measured, and draw its reliability diagram."""
     from ml import evalsets, tuning
     from ml.inference import Engine
 
     started = time.perf_counter()
     paths = evalsets.ensure(mnist.x_test, mnist.y_test, sets_dir, evalsets.TUNE, counts)
+    paths["pages"] = evalsets.ensure_pages(mnist.x_test, mnist.y_test, sets_dir, evalsets.TUNE, pages)
     engine = Engine(artifact_dir)
     try:
         _, report = tuning.fit(engine, paths, plot=Path(artifact_dir) / "reliability.png")

@@ -4,6 +4,9 @@ Only the tuning part of the sets (ml/evalsets.py) is used here: the temperature 
 on its single digits, style digits and non-digits together (the mix serving sees), the
 rejection threshold keeps real digits' false rejections within MAX_FALSE_REJECTIONS, and
 the not-sure threshold is where the answers above it are right NOT_SURE_ACCURACY of the time.
+With the lines and pages of the tuning part, the report also measures the rule inside a
+number (see ml/calibration.py) against the single-digit rule: digits of the lines left out,
+and how the non-digits would fare as marks of a number.
 """
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from scipy.special import logsumexp
 from ml.calibration import (Calibration, auroc, fit_temperature, not_sure_threshold, plot_reliability,
                             reject_threshold)
 from ml.evaluate import Outcome, Scored, figures, outcomes, score_folder, separation
+from ml.evaluate_pages import score_page_lines
 from ml.inference import Engine
 from ml.model import NOT_A_DIGIT_CLASS
 from ml.synthetic import NOT_A_DIGIT
@@ -79,6 +83,11 @@ def fit(engine: Engine, paths: dict[str, Path], plot: Path | None = None) -> tup
         plot_reliability([o.confidence for o in singles], [o.right for o in singles], plot,
                          f"{engine.version}: realistic single digits, tuning part")
     below = np.mean([o.confidence < not_sure for o in everything])
+    in_numbers = {}
+    if "lines" in paths:
+        lines = score_folder(engine, paths["lines"], mode="number")
+        pages = score_page_lines(engine, paths["pages"]) if "pages" in paths else []
+        in_numbers = {"in_numbers": numbers_report(lines, pages, scored["non_digits"], calibration)}
     return calibration, {
         "values": calibration.to_dict(),
         "fitted_on": "tuning part: " + ", ".join(f"{n} ({len(scored[n])})" for n in SETS),
@@ -86,7 +95,39 @@ def fit(engine: Engine, paths: dict[str, Path], plot: Path | None = None) -> tup
         "not_sure_accuracy": NOT_SURE_ACCURACY,
         "not_sure_share_on_tuning": float(below),
         "options": options,
+        **in_numbers,
     }
+
+
+def numbers_report(lines: list[Scored], page_lines: list[Scored], non_digits: list[Scored],
+                   calibration: Calibration) -> dict:
+    """The marks of numbers under the rule inside a number and under the single-digit rule:
+    the digits of ``lines`` and ``page_lines`` (those cut into as many marks as they have
+    digits) left out, and the ``non_digits`` as marks of a number: left out, flagged
+    (doubtful) or read as digits."""
+    digits = np.concatenate([s.probabilities for s in lines + page_lines
+                             if s.digits is not None and len(s.digits) == len(s.label)])
+    marks, _ = _rows(non_digits)
+    answers, _, _ = calibration.read(marks, in_number=True)
+    left_out = answers == NOT_A_DIGIT_CLASS
+    flagged = calibration.doubtful(marks, answers)
+    return {
+        "rule": "a mark of a number is left out when not-a-digit is its likeliest reading; read as a digit "
+                "but flagged (the answer is not sure) when its not-a-digit score reaches reject_at",
+        "measured_on": f"tuning part: lines ({len(lines)}), lines of pages ({len(page_lines)}), "
+                     f"non_digits ({len(non_digits)})",
+        "digits": len(digits),
+        "digits_left_out": _left_out(calibration, digits, in_number=True),
+        "digits_left_out_by_the_single_digit_rule": _left_out(calibration, digits, in_number=False),
+        "non_digit_marks": len(marks),
+        "non_digit_marks_left_out": int(left_out.sum()),
+        "non_digit_marks_flagged": int(flagged.sum()),
+        "non_digit_marks_read": int((~left_out & ~flagged).sum()),
+    }
+
+
+def _left_out(calibration: Calibration, probabilities: np.ndarray, *, in_number: bool) -> int:
+    return int((calibration.read(probabilities, in_number=in_number)[0] == NOT_A_DIGIT_CLASS).sum())
 
 
 def _energies(engine: Engine, scored: list[Scored]) -> np.ndarray:

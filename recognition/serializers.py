@@ -74,8 +74,9 @@ class PredictionSerializer(serializers.ModelSerializer):
         "a scribble, a letter, a shape), unreadable, too_many_lines (a page of more lines than are "
         "read) or internal; null unless failed."))
     not_sure = serializers.BooleanField(read_only=True, help_text=(
-        "The answer's confidence is below the model's not-sure threshold: check it, or offer the "
-        "alternatives. False while pending and when failed."))
+        "The answer's confidence is below the model's not-sure threshold, or a mark of a number "
+        "was read as a digit though it may be no digit: check it, or offer the alternatives. False "
+        "while pending and when failed."))
     left_out = serializers.ListField(
         child=serializers.ListField(child=serializers.IntegerField(), min_length=4, max_length=4),
         read_only=True, help_text="Number and page mode: [x, y, width, height] of each mark read as no digit "

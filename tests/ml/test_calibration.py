@@ -56,6 +56,19 @@ def test_it_answers_not_a_digit_when_that_class_wins_or_reaches_the_threshold():
     assert Calibration().read(raw)[0].tolist() == [NOT_A_DIGIT_CLASS, 7, 7]
 
 
+def test_inside_a_number_a_mark_is_left_out_only_when_that_class_wins():
+    row = lambda none, seven: np.r_[np.full(10, (1 - none - seven) / 9) * (np.arange(10) != 7)  # noqa: E731
+                                    + seven * (np.arange(10) == 7), none]
+    raw = np.stack([row(0.8, 0.15), row(0.3, 0.65), row(0.01, 0.98)])
+    calibration = Calibration(reject_at=0.25)
+    answers, confidences, _ = calibration.read(raw, in_number=True)
+    assert answers.tolist() == [NOT_A_DIGIT_CLASS, 7, 7]
+    np.testing.assert_allclose(confidences, [0.8, 0.65, 0.98], atol=1e-9)
+    # The 7 whose not-a-digit score reaches reject_at is doubtful; the sure 7 is not.
+    assert calibration.doubtful(raw, answers).tolist() == [False, True, False]
+    assert not Calibration(reject_at=0.0).doubtful(np.eye(10)[[3]], np.array([3])).any()  # ten classes
+
+
 def test_a_ten_class_model_is_never_answered_not_a_digit():
     answers, confidences, _ = Calibration(reject_at=0.0).read(np.eye(10)[[3, 4]])
     assert answers.tolist() == [3, 4] and confidences.tolist() == pytest.approx([1.0, 1.0])

@@ -8,7 +8,7 @@ from PIL import Image, ImageDraw
 from ml import pages
 from ml.ink import NoDigitFound
 from ml.inference import NotADigit
-from tests.images import encode, page_of
+from tests.images import encode, line_of, page_of
 
 LINES = [[1, 2, 3], [4, 5], [6, 7, 8, 9], [10, 11, 12, 13, 14]]
 
@@ -127,3 +127,27 @@ def test_a_page_of_more_than_forty_lines_is_refused_before_it_is_read(mnist_test
     png = _tall_page(mnist_test, 41)
     with pytest.raises(pages.TooManyLines, match="^The page has 41 lines; at most 40 are read. Send it in parts.$"):
         pages.find_lines(png)
+
+
+def _with_a_faint_digit(mnist_test, level: float) -> tuple[bytes, list[str]]:
+    """A page of two lines whose second starts with a digit inked at ``level`` of the others'
+    strength (a light pencil among pens): no pixel of it reaches the page's ink threshold."""
+    x, y = mnist_test
+    sheet = np.asarray(page_of([[x[1], x[2], x[3]], [x[5], x[6]]], indents=[0, 100]), np.float32)
+    faint = 255 - (255 - np.asarray(line_of([x[4]], height=60, margin=0), np.float32)) * level
+    top, left = 140, 120 - faint.shape[1]
+    window = sheet[top : top + faint.shape[0], left : left + faint.shape[1]]
+    np.minimum(window, faint, out=window)
+    labels = ["".join(str(y[i]) for i in (1, 2, 3)), "".join(str(y[i]) for i in (4, 5, 6))]
+    return encode(Image.fromarray(sheet.astype(np.uint8))), labels
+
+
+def test_a_faint_digit_among_inked_ones_is_read_with_its_line(engine, mnist_test):
+    png, labels = _with_a_faint_digit(mnist_test, 0.55)
+    assert _digit_counts(pages.find_lines(png)) == [3, 3]
+    assert [line.text for line in engine.recognize(png, mode="page").lines] == labels
+
+
+def test_a_mark_too_faint_to_render_is_no_digit_of_the_page(mnist_test):
+    png, _ = _with_a_faint_digit(mnist_test, 0.3)
+    assert _digit_counts(pages.find_lines(png)) == [3, 2]

@@ -51,6 +51,34 @@ def test_it_joins_the_pieces_of_a_broken_stroke():
     assert digits[0].box[0] < 70 and digits[1].box[0] > 200
 
 
+def _one_five_one_with_the_bar_off_to_the_right() -> Image.Image:
+    """1 5 1, the 5 written small, its bar drawn apart and reaching well to the right."""
+    image = Image.new("L", (490, 240), 255)
+    draw = ImageDraw.Draw(image)
+    draw.line([(70, 50), (62, 180)], fill=0, width=10)
+    draw.line([(162, 105), (159, 135)], fill=0, width=10)
+    draw.arc((150, 120, 195, 185), start=-120, end=150, fill=0, width=10)
+    draw.line([(170, 88), (318, 82)], fill=0, width=10)
+    draw.line([(402, 50), (394, 180)], fill=0, width=10)
+    return image
+
+
+def test_it_joins_a_bar_drawn_apart_and_off_to_the_right(engine):
+    digits = engine.prepare([encode(_one_five_one_with_the_bar_off_to_the_right())], mode="number")[0]
+    assert len(digits) == 3
+
+
+def test_a_digit_in_two_tall_pieces_on_a_line_of_its_own_stays_one_digit(engine):
+    # A 5 whose bowl was drawn apart from its bar and stem: both pieces set the line's
+    # height, and together they are wider than it.
+    image = Image.new("L", (300, 260), 255)
+    draw = ImageDraw.Draw(image)
+    draw.line([(92, 60), (150, 60)], fill=0, width=10)
+    draw.line([(92, 60), (88, 120)], fill=0, width=10)
+    draw.arc((60, 104, 180, 200), start=-100, end=140, fill=0, width=10)
+    assert engine.recognize(encode(image), mode="number").text == "5"
+
+
 def test_it_splits_digits_that_touch(mnist):
     # Two digits written so close that their strokes run into each other.
     image = line_of([mnist.x_test[3], mnist.x_test[2]], gap=-4)
