@@ -110,3 +110,20 @@ def test_a_window_count_is_one_round_trip_and_says_how_long_the_window_has_left(
     assert redis_calls["round trips"] == 2
     assert first[0] == 1 and second[0] == 2 and 59 < second[1] <= 60
     assert cache.window_peek(key)[0] == 2
+
+
+def test_a_workers_batch_asks_for_webhooks_in_the_query_that_locks_its_rows(owner, digit_png):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from recognition import runs, services
+
+    ids = [services.prediction_create(owner=owner, image=digit_png[0], source="api").pk for _ in range(3)]
+    runs.predictions_run(ids[:1])  # the model and the serving version, read once
+
+    with CaptureQueriesContext(connection) as captured:
+        runs.predictions_run(ids[1:])
+
+    asking = [q["sql"] for q in captured.captured_queries if "recognition_webhook" in q["sql"]]
+    assert len(asking) == 1 and "FOR UPDATE" in asking[0]
+    assert len([q for q in captured.captured_queries if q["sql"].startswith("UPDATE")]) == 2
