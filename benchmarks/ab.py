@@ -18,6 +18,7 @@ so that `make stack` does not reinstall it.
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import statistics
@@ -52,7 +53,12 @@ def _run(checkout: Path, database_url: str, args) -> dict:
     written = sorted(set(out.glob("compare-*.json")) - before)
     if not written:
         raise RuntimeError(f"{checkout}: benchmarks.compare wrote no result")
-    return json.loads(written[-1].read_text())["project"]
+    result = json.loads(written[-1].read_text())["project"]
+    # Read from Locust's own table, which every version of compare.py writes.
+    with open(out / "project_stats.csv", newline="") as fh:
+        polls = sum(int(row["Request Count"]) for row in csv.DictReader(fh) if row["Name"] == "poll")
+    result["polls_per_prediction"] = round(polls / max(result["predictions"] - result["failures"], 1), 3)
+    return result
 
 
 def _summary(runs: list[dict]) -> dict:
@@ -62,6 +68,7 @@ def _summary(runs: list[dict]) -> dict:
         "median_p50_ms": statistics.median(r["latency_p50_ms"] for r in runs),
         "median_p99_ms": statistics.median(r["latency_p99_ms"] for r in runs),
         "failures": sum(r["failures"] + r["http_failures"] for r in runs),
+        "median_polls_per_prediction": statistics.median(r["polls_per_prediction"] for r in runs),
         "median_cpu_ms": {part: statistics.median(r["cpu_ms_per_prediction"][part] for r in runs) for part in PARTS},
     }
 
@@ -86,7 +93,8 @@ def main() -> None:
             runs[side].append(result)
             cpu = result["cpu_ms_per_prediction"]
             print(f"round {round_number} {side}: {result['predictions_per_s']:.1f} predictions/s, CPU ms "
-                  + " / ".join(f"{cpu[p]:.2f}" for p in PARTS), flush=True)
+                  + " / ".join(f"{cpu[p]:.2f}" for p in PARTS) + f", {result['polls_per_prediction']:.2f} polls "
+                  "per prediction", flush=True)
     summary = {side: _summary(results) for side, results in runs.items()}
     a, b = summary["a"], summary["b"]
     print(f"\n{args.users} users, {args.duration} s a run, {args.rounds} alternated rounds; medians")
@@ -97,7 +105,8 @@ def main() -> None:
     rows.append(("CPU ms/prediction, all", sum(a["median_cpu_ms"].values()), sum(b["median_cpu_ms"].values())))
     for name, x, y in rows:
         print(f"{name:24} {x:9.2f} {y:9.2f} {y / x if x else float('nan'):7.2f}")
-    print(f"failures: A {a['failures']}, B {b['failures']}")
+    print(f"failures: A {a['failures']}, B {b['failures']}; polls per prediction (median): "
+          f"A {a['median_polls_per_prediction']:.2f}, B {b['median_polls_per_prediction']:.2f}")
     out = ROOT / "var" / "bench"
     out.mkdir(parents=True, exist_ok=True)
     (out / f"ab-{datetime.now():%Y%m%d-%H%M%S}.json").write_text(json.dumps(

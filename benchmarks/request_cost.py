@@ -1,18 +1,27 @@
-"""What one API prediction costs the web process: SQL queries, Redis commands, CPU, profile.
+"""What one prediction costs in-process: SQL queries, Redis round trips, CPU, and a profile.
 
     DATABASE_URL=postgres://...  CELERY_BROKER_URL=redis://127.0.0.1:6379/5 \
-        .venv/bin/python -m benchmarks.request_cost [--requests 200] [--profile 25]
+        .venv/bin/python -m benchmarks.request_cost [--requests 200] [--batch 4] [--profile 100]
+    ... benchmarks.request_cost --ablate 3     # the CPU of each feature of the request
 
 Run from the checkout to measure (any commit: it uses nothing of the project but its
-settings, its URLs and benchmarks/drawings.py). It sets up the production settings
-(DJANGO_ENV=production) against the database and the Redis of the environment, migrates,
-makes one user with a token, and sends the load test's request (benchmarks/locustfile.py:
-``POST /api/v1/predictions/?wait=10`` with a canvas drawing) through Django's test client,
-one after another. A thread of this script stands in for the worker: it takes each task
-off the broker's queue and announces the prediction finished with no fields, so the
-request's wait returns at once and no model runs. Prints per request: the SQL queries (and
-which), the Redis commands and round trips (Celery's publish included), the Redis client
-objects made, the CPU time of the process, and with --profile the functions that cost most.
+settings, its URLs, benchmarks/drawings.py and its run function), e.g. with
+``python /path/to/benchmarks/request_cost.py`` from an older checkout. It sets up the
+production settings (DJANGO_ENV=production) against the database and the Redis of the
+environment, migrates, makes one user with a token, and sends the load test's request
+(benchmarks/locustfile.py: ``POST /api/v1/predictions/?wait=10`` with a canvas drawing)
+through Django's test client, one after another. A thread of this script stands in for the
+worker: it takes each task off the broker's queue and announces the prediction finished
+with no fields, so the request's wait returns at once and no model runs.
+
+Prints per request the CPU time of the process, the SQL queries, the Redis commands and
+round trips (Celery's publish included) and the redis-py client objects made; then runs
+the predictions made, ``--batch`` at a time, as a worker's runner does, and prints the same
+per prediction (the model's threads included in the CPU). ``--profile N`` profiles N more
+requests (thread CPU time) into var/request_cost.prof; RUN_PROFILE=1 the runs, into
+var/run_cost.prof. ``--ablate`` measures the request with every feature and without each
+in turn (CSP, the locale middleware, the profile-language middleware, the throttle with
+its RateLimit fields, the per-user waiting slot), alternated.
 """
 from __future__ import annotations
 
@@ -64,7 +73,18 @@ def _counted(name: str):
 Redis.execute_command = _counted("command")(Redis.execute_command)
 Pipeline.execute = _counted("pipeline")(Pipeline.execute)
 Redis.__init__ = _counted("client object")(Redis.__init__)
-redis.connection.AbstractConnection.connect = _counted("connection opened")(redis.connection.AbstractConnection.connect)
+
+
+class _QueryCounter:
+    """Counts queries by their first words; unlike CaptureQueriesContext it does not format
+    each query with its parameters (a finished prediction's JSON), which costs CPU itself."""
+
+    def __init__(self, counts: collections.Counter):
+        self.counts = counts
+
+    def __call__(self, execute, sql, params, many, context):
+        self.counts[("many: " if many else "") + sql[:70]] += 1
+        return execute(sql, params, many, context)
 
 
 def _stand_in_worker(url: str, queues: list[str], stop: threading.Event) -> None:
@@ -93,6 +113,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--profile", type=int, default=0, help="profile this many more requests")
     parser.add_argument("--wait", default="10")
+    parser.add_argument("--ablate", type=int, default=0, metavar="ROUNDS",
+                        help="instead: the CPU of a request without each feature in turn, alternated ROUNDS times")
     parser.add_argument("--batch", type=int, default=4,
                         help="then run the predictions made, this many at a time, as a worker does (0: do not)")
     args = parser.parse_args()
@@ -103,7 +125,7 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext, setup_test_environment
+    from django.test.utils import setup_test_environment
     from rest_framework.authtoken.models import Token
 
     from benchmarks.drawings import DRAWINGS
@@ -121,9 +143,15 @@ def main() -> None:
     worker.start()
 
     def post(i: int):
-        return client.post(f"/api/v1/predictions/?wait={args.wait}", {"image": DRAWINGS[i % len(DRAWINGS)],
+        return post.client.post(f"/api/v1/predictions/?wait={args.wait}", {"image": DRAWINGS[i % len(DRAWINGS)],
                            "mode": "digit"}, content_type="application/json")
 
+    post.authorization = f"Token {token.key}"
+    post.client = client
+    if args.ablate:
+        _ablate(post, args.requests, args.ablate)
+        stop.set()
+        return
     for i in range(20):  # warm up: imports, connections, the first batcher threads
         begun = time.perf_counter()
         response = post(i)
@@ -137,12 +165,10 @@ def main() -> None:
     started = time.process_time()
     wall = time.perf_counter()
     for i in range(args.requests):
-        with CaptureQueriesContext(connection) as captured:
+        with connection.execute_wrapper(_QueryCounter(queries)):
             response = post(i)
         assert response.status_code in (201, 202), response.content
         made.append(response.json()["id"])
-        for query in captured.captured_queries:
-            queries[query["sql"][:70]] += 1
     cpu_ms = 1000 * (time.process_time() - started) / args.requests
     wall_ms = 1000 * (time.perf_counter() - wall) / args.requests
     n = args.requests
@@ -171,12 +197,65 @@ def main() -> None:
     worker.join()
 
 
+def _without(name: str):
+    """What to undo for one feature; returns a function that puts it back."""
+    from django.conf import settings
+    from django.test import override_settings
+
+    middleware = {"csp": "csp.middleware.CSPMiddleware", "locale": "django.middleware.locale.LocaleMiddleware",
+                  "profile language": "accounts.middleware.ProfileLanguageMiddleware"}
+    if name in middleware:
+        override = override_settings(MIDDLEWARE=[m for m in settings.MIDDLEWARE if m != middleware[name]])
+        override.enable()
+        return override.disable
+    if name == "throttle and RateLimit fields":
+        from recognition.api import PredictionListCreate
+        override = override_settings(MIDDLEWARE=[m for m in settings.MIDDLEWARE if "RateLimitHeaders" not in m])
+        override.enable()
+        PredictionListCreate.throttle_classes = []
+        return lambda: (override.disable(), delattr(PredictionListCreate, "throttle_classes"))
+    if name == "per-user waiting slot":
+        from recognition import waiting
+        take, give = waiting._take_user_slot, waiting._give_user_slot
+        waiting._take_user_slot, waiting._give_user_slot = (lambda user: True), (lambda user: None)
+        return lambda: (setattr(waiting, "_take_user_slot", take), setattr(waiting, "_give_user_slot", give))
+    raise ValueError(name)
+
+
+ABLATIONS = ("csp", "locale", "profile language", "throttle and RateLimit fields", "per-user waiting slot")
+
+
+def _ablate(post, requests: int, rounds: int) -> None:
+    """CPU per request with every feature, then without each in turn (a fresh test client
+    each time, so the middleware chain is built again), alternated ``rounds`` times."""
+    from django.test import Client
+
+    results: dict[str, list[float]] = {}
+    for _ in range(rounds):
+        for name in ("all features", *ABLATIONS):
+            undo = _without(name) if name != "all features" else (lambda: None)
+            try:
+                post.client = Client(HTTP_AUTHORIZATION=post.authorization)
+                for i in range(10):
+                    post(i)
+                started = time.process_time()
+                for i in range(requests):
+                    post(i)
+                results.setdefault(name, []).append(1000 * (time.process_time() - started) / requests)
+            finally:
+                undo()
+    full = sorted(results["all features"])[len(results["all features"]) // 2]
+    print(f"CPU per request, median of {rounds} alternated rounds of {requests}:")
+    for name, values in results.items():
+        median = sorted(values)[len(values) // 2]
+        print(f"  {name:32} {median:6.2f} ms" + ("" if name == "all features" else f"  (saves {full - median:+.2f})"))
+
+
 def _report_runs(ids: list[str], size: int) -> None:
     """Run the predictions ``ids`` as a worker does, ``size`` at a time, and print what a
     prediction costs: CPU (the model's threads included), SQL queries and Redis commands."""
     from django.conf import settings
     from django.db import connection
-    from django.test.utils import CaptureQueriesContext
 
     from ml.inference import configure_threads
     try:
@@ -194,10 +273,8 @@ def _report_runs(ids: list[str], size: int) -> None:
         profiler.enable()
     started = time.process_time()
     for start in range(0, len(ids), size):
-        with CaptureQueriesContext(connection) as captured:
+        with connection.execute_wrapper(_QueryCounter(queries)):
             predictions_run(ids[start:start + size])
-        for query in captured.captured_queries:
-            queries[query["sql"][:70]] += 1
     n = len(ids)
     print(f"run, per prediction ({n}, {size} a batch): CPU {1000 * (time.process_time() - started) / n:.2f} ms, "
           f"SQL queries {sum(queries.values()) / n:.2f}, "
