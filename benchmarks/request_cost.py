@@ -12,7 +12,8 @@ environment, migrates, makes one user with a token, and sends the load test's re
 (benchmarks/locustfile.py: ``POST /api/v1/predictions/?wait=10`` with a canvas drawing)
 through Django's test client, one after another. A thread of this script stands in for the
 worker: it takes each task off the broker's queue and announces the prediction finished
-with no fields, so the request's wait returns at once and no model runs.
+with no fields, so the request's wait returns at once and no model runs. (So never run it
+beside a stack on the same broker: it would take that stack's tasks.)
 
 Prints per request the CPU time of the process, the SQL queries, the Redis commands and
 round trips (Celery's publish included) and the redis-py client objects made; then runs
