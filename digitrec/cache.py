@@ -1,16 +1,69 @@
-"""The shared cache: Django's Redis cache, open when Redis is not."""
+"""The shared cache: Django's Redis cache, open when Redis is not; or, with no Redis (the
+embedded mode's one process), local memory.
+
+Both count requests in fixed windows (``window_count``), which the throttles and the
+bounded waits use: with Redis that is one round trip (SET NX EX, INCR and PTTL in one
+MULTI/EXEC), where the cache API's add, incr (EXISTS then INCRBY) and a get for the
+window's end took four.
+"""
 from __future__ import annotations
 
 import logging
+import threading
 import time
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.locmem import LocMemCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from redis.exceptions import ConnectionError, TimeoutError
 
 log = logging.getLogger(__name__)
 
 WARN_EVERY_SECONDS = 10
+
+# Django's incr and decr ask EXISTS, then INCRBY: two round trips. One script does both.
+_INCR_EXISTING = "if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('INCRBY', KEYS[1], ARGV[1]) end"
+
+
+class SharedClientRedisCacheClient(RedisCacheClient):
+    """Django's Redis cache client, with one redis-py client per connection pool instead of a
+    new one per call (building one fills a table of 170 response callbacks)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._clients = {}
+        self._incr_existing = None
+
+    def get_client(self, key=None, *, write=False):
+        pool = self._get_connection_pool(write)
+        client = self._clients.get(id(pool))
+        if client is None:
+            client = self._clients[id(pool)] = self._client(connection_pool=pool)
+        return client
+
+    def incr(self, key, delta):
+        client = self.get_client(key, write=True)
+        if self._incr_existing is None:
+            self._incr_existing = client.register_script(_INCR_EXISTING)
+        value = self._incr_existing(keys=[key], args=[delta], client=client)
+        if value is None:
+            raise ValueError("Key '%s' not found." % key)
+        return value
+
+    def window_count(self, key, seconds: int) -> tuple[int, float]:
+        with self.get_client(key, write=True).pipeline(transaction=True) as pipe:
+            pipe.set(key, 0, ex=seconds, nx=True)
+            pipe.incr(key)
+            pipe.pttl(key)
+            _, count, left_ms = pipe.execute()
+        return count, max(left_ms, 0) / 1000
+
+    def window_peek(self, key) -> tuple[int, float]:
+        with self.get_client(key).pipeline(transaction=False) as pipe:
+            pipe.get(key)
+            pipe.pttl(key)
+            count, left_ms = pipe.execute()
+        return int(count or 0), max(left_ms, 0) / 1000
 
 
 class FailOpenRedisCache(RedisCache):
@@ -23,11 +76,39 @@ class FailOpenRedisCache(RedisCache):
 
     _last_warning = 0.0
 
+    def __init__(self, server, params):
+        super().__init__(server, params)
+        self._class = SharedClientRedisCacheClient
+
     def _unreachable(self, exc: Exception) -> None:
         now = time.monotonic()
         if now - FailOpenRedisCache._last_warning >= WARN_EVERY_SECONDS:
             FailOpenRedisCache._last_warning = now
             log.warning("cache unavailable, throttles are not counting: %s", exc)
+
+    def window_count(self, key: str, seconds: int) -> tuple[int, float]:
+        """Count one more in ``key``'s window, which opens with its first count and lasts
+        ``seconds``: returns this count and the seconds left in the window."""
+        try:
+            return self._cache.window_count(self.make_and_validate_key(key), seconds)
+        except (ConnectionError, TimeoutError) as exc:
+            self._unreachable(exc)
+            return 1, float(seconds)  # an empty store: a first count
+
+    def window_peek(self, key: str) -> tuple[int, float]:
+        """``key``'s count and the seconds left in its window, counting nothing (0, 0 if none)."""
+        try:
+            return self._cache.window_peek(self.make_and_validate_key(key))
+        except (ConnectionError, TimeoutError) as exc:
+            self._unreachable(exc)
+            return 0, 0.0
+
+    def window_uncount(self, key: str) -> None:
+        """Take back one count of ``key``'s window, if it is still open."""
+        try:
+            self.decr(key)
+        except ValueError:  # the window ended: nothing to take back
+            pass
 
     def get(self, key, default=None, version=None):
         try:
@@ -62,3 +143,29 @@ class FailOpenRedisCache(RedisCache):
             super().set(key, value, timeout, version)
         except (ConnectionError, TimeoutError) as exc:
             self._unreachable(exc)
+
+
+_local_windows = threading.Lock()
+
+
+class LocalCache(LocMemCache):
+    """This process's memory, with the same window counts (a lock makes them atomic)."""
+
+    def window_count(self, key: str, seconds: int) -> tuple[int, float]:
+        with _local_windows:
+            count, ends = self.get(key) or (0, time.monotonic() + seconds)
+            left = ends - time.monotonic()
+            self.set(key, (count + 1, ends), left)
+            return count + 1, left
+
+    def window_peek(self, key: str) -> tuple[int, float]:
+        count, ends = self.get(key) or (0, time.monotonic())
+        return count, max(ends - time.monotonic(), 0.0)
+
+    def window_uncount(self, key: str) -> None:
+        """Take back one count of ``key``'s window, if it is still open."""
+        with _local_windows:
+            entry = self.get(key)
+            if entry:
+                count, ends = entry
+                self.set(key, (count - 1, ends), max(ends - time.monotonic(), 0.001))

@@ -44,8 +44,8 @@ class AtomicRateThrottle(throttling.SimpleRateThrottle):
     history, where a burst of concurrent requests all read the same history and all pass.
 
     The window opens at its first request and lasts the rate's period (Redis' INCR and
-    EXPIRE pattern): at most ``num_requests`` pass in it, whatever the concurrency. The add
-    and incr of Redis and of local memory (the embedded mode's one process) are atomic.
+    EXPIRE pattern): at most ``num_requests`` pass in it, whatever the concurrency. The
+    shared cache counts (digitrec.cache: ``window_count``), in one Redis round trip.
     """
 
     # Not DRF's key: a history list left there by DRF's throttle cannot be incremented.
@@ -57,41 +57,21 @@ class AtomicRateThrottle(throttling.SimpleRateThrottle):
         self.key = self.get_cache_key(request, view)
         if self.key is None:
             return True
-        self.count = self._count()
+        self.count, self.left = self.cache.window_count(self.key, self.duration)
         budget = Budget(self.scope, self.num_requests, self.duration, max(self.num_requests - self.count, 0),
-                        math.ceil(self.wait()))
+                        math.ceil(self.left))
         target = getattr(request, "_request", request)  # DRF's request wraps Django's
         target.rate_budgets = [*getattr(target, "rate_budgets", []), budget]
         return self.count <= self.num_requests
 
-    def _count(self) -> int:
-        """This request's number in its window, the window opened if there is none."""
-        for _ in range(2):
-            if self.cache.add(self.key, 1, self.duration):
-                self.cache.set(f"{self.key}:ends", self.timer() + self.duration, self.duration)
-                return 1
-            try:
-                count = self.cache.incr(self.key)
-            except ValueError:  # the window ended between add and incr: open the next one
-                continue
-            if count == 1:
-                # Redis' incr recreates, without an expiry, a key that expired between its
-                # EXISTS and INCR: give it one.
-                self.cache.touch(self.key, self.duration)
-            return count
-        return 1
-
     def wait(self) -> float:
-        ends = self.cache.get(f"{self.key}:ends")
-        return max(ends - self.timer(), 0.0) if ends is not None else float(self.duration)
+        return self.left
 
     def budget_unspent(self, ident: str) -> Budget:
         """The budget of ``ident`` as it stands, without counting a request."""
-        key = self.cache_format % {"scope": self.scope, "ident": ident}
-        used = self.cache.get(key, 0)
-        ends = self.cache.get(f"{key}:ends")
-        reset = math.ceil(max(ends - self.timer(), 0.0)) if used and ends is not None else 0
-        return Budget(self.scope, self.num_requests, self.duration, max(self.num_requests - used, 0), reset)
+        used, left = self.cache.window_peek(self.cache_format % {"scope": self.scope, "ident": ident})
+        return Budget(self.scope, self.num_requests, self.duration, max(self.num_requests - used, 0),
+                      math.ceil(left) if used else 0)
 
 
 class UserThrottle(AtomicRateThrottle, throttling.UserRateThrottle):

@@ -6,6 +6,7 @@ import base64
 import binascii
 import re
 from contextlib import contextmanager
+from functools import partial
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -162,20 +163,18 @@ class PredictionListCreate(ListAPIView):
         incoming = PredictionCreateSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         image, name = incoming.validated_data["image"]
-        created = []
 
-        def create() -> Response:
-            created.append(_create(request, [(image, name)], incoming.validated_data["mode"],
-                                   _source(request, incoming.validated_data["source"]))[0])
-            return _answer(request, created[0])
+        def create() -> Prediction:
+            return _create(request, [(image, name)], incoming.validated_data["mode"],
+                           _source(request, incoming.validated_data["source"]))[0]
 
-        def settle(response: Response) -> Response:
+        def settle(prediction: Prediction) -> Response | None:
             with waiting.waiting_slot(request.user) as may_wait:
                 if may_wait:
-                    return _answer(request, transport.wait_for(created[0], min(wait, MAX_WAIT_SECONDS)))
-            return response
+                    return _answer(request, transport.wait_for(prediction, min(wait, MAX_WAIT_SECONDS)))
+            return None  # answered at once, pending
 
-        return idempotency_api.answer_once(request, create, settle if wait else None)
+        return idempotency_api.answer_once(request, create, partial(_answer, request), settle if wait else None)
 
 
 def _answer(request, prediction: Prediction) -> Response:
@@ -223,12 +222,14 @@ class PredictionBatch(APIView):
         incoming = BatchCreateSerializer(data=data)
         incoming.is_valid(raise_exception=True)
 
-        def create() -> Response:
-            predictions = _create(request, incoming.validated_data["images"], incoming.validated_data["mode"])
+        def create() -> list[Prediction]:
+            return _create(request, incoming.validated_data["images"], incoming.validated_data["mode"])
+
+        def respond(predictions: list[Prediction]) -> Response:
             body = PredictionSerializer(predictions, many=True, context={"request": request}).data
             return Response(body, status=status.HTTP_202_ACCEPTED)
 
-        return idempotency_api.answer_once(request, create)
+        return idempotency_api.answer_once(request, create, respond)
 
 
 class PredictionDetail(APIView):

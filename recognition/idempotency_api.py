@@ -12,6 +12,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
+from typing import TypeVar
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -22,6 +23,8 @@ from rest_framework.response import Response
 
 from digitrec.schema import error
 from recognition import idempotency
+
+T = TypeVar("T")
 
 HEADER = "Idempotency-Key"
 KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, no spaces
@@ -86,29 +89,36 @@ def _stored(response: Response) -> idempotency.Answer:
     return idempotency.Answer(response.status_code, response.data, response.get("Location", ""))
 
 
-def answer_once(request, create: Callable[[], Response],
-                settle: Callable[[Response], Response] | None = None) -> Response:
-    """``create()``'s response, once per Idempotency-Key (if the request has one).
+def answer_once(request, create: Callable[[], T], respond: Callable[[T], Response],
+                settle: Callable[[T], Response | None] | None = None) -> Response:
+    """``respond(create())``, once per Idempotency-Key (if the request has one).
 
     ``create`` runs in the key's transaction, so it must not wait for anything; ``settle``
-    runs after the commit and may (waiting for a prediction), and its response is the one
-    stored for retries.
+    runs after the commit and may (waiting for a prediction). A response from ``settle`` is
+    the one given, and stored for retries; with none (None), ``respond``'s is. Without a key,
+    ``respond`` runs only when ``settle`` gives none.
     """
     key = _key(request)
     if key is None:
-        response = create()
-        return settle(response) if settle else response
+        created = create()
+        return (settle(created) if settle else None) or respond(created)
+    made: list[T] = []
+
+    def first_answer() -> idempotency.Answer:
+        made.append(create())
+        return _stored(respond(made[0]))
+
     try:
         answer, record, replayed = idempotency.idempotent_answer(
-            owner=request.user, key=key, fingerprint=fingerprint(request), create=lambda: _stored(create()))
+            owner=request.user, key=key, fingerprint=fingerprint(request), create=first_answer)
     except idempotency.KeyReused:
         raise KeyReused()
     if replayed:
         headers = {"Idempotent-Replayed": "true", **({"Location": answer.location} if answer.location else {})}
         return Response(answer.body, status=answer.status_code, headers=headers)
-    response = Response(answer.body, status=answer.status_code,
+    settled = settle(made[0]) if settle else None
+    if settled is None:
+        return Response(answer.body, status=answer.status_code,
                         headers={"Location": answer.location} if answer.location else None)
-    if settle:
-        response = settle(response)
-        idempotency.idempotent_answer_update(record=record, answer=_stored(response))
-    return response
+    idempotency.idempotent_answer_update(record=record, answer=_stored(settled))
+    return settled

@@ -83,11 +83,17 @@ def predictions_run(prediction_ids: Iterable) -> None:
         # order, as every other run locks them: two runs that share rows wait for each
         # other instead of deadlocking. (SQLite has no row locks: the status guard in the
         # UPDATE keeps a finished answer there.)
-        written = set(Prediction.objects.select_for_update().filter(pk__in=rows, status=Prediction.Status.PENDING)
-                      .order_by("pk").values_list("pk", flat=True))
+        locked = (Prediction.objects.select_for_update()
+                  .filter(pk__in=rows, status=Prediction.Status.PENDING).order_by("pk")
+                  .annotate(hooked=webhooks.owner_has_webhook()).values_list("pk", "hooked"))
+        written, hooked = set(), []
+        for pk, has_webhook in locked:
+            written.add(pk)
+            if has_webhook:
+                hooked.append(pk)
         for pk in written:
             Prediction.objects.filter(pk=pk, status=Prediction.Status.PENDING).update(**rows[pk])
-        webhooks.deliveries_create(written)  # in this transaction: a finished prediction's are never lost
+        webhooks.deliveries_create(hooked)  # in this transaction: a finished prediction's are never lost
     transport.announce({str(pk): _json_ready(fields) if pk in written else None for pk, fields in rows.items()})
 
 

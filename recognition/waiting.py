@@ -63,14 +63,9 @@ def _key(user) -> str:
 def _take_user_slot(user) -> bool:
     key = _key(user)
     try:
-        cache.add(key, 0, USER_COUNT_TTL_SECONDS)
-        try:
-            count = cache.incr(key)
-        except ValueError:  # expired between the two calls
-            cache.add(key, 1, USER_COUNT_TTL_SECONDS)
-            count = 1
+        count, _left = cache.window_count(key, USER_COUNT_TTL_SECONDS)
         if count > settings.MAX_WAITING_PER_USER:
-            cache.decr(key)
+            cache.window_uncount(key)
             return False
     except redis.RedisError as exc:  # the per-process cap still holds
         log.warning("cache unavailable, waits are not counted per user: %s", exc)
@@ -79,8 +74,6 @@ def _take_user_slot(user) -> bool:
 
 def _give_user_slot(user) -> None:
     try:
-        cache.decr(_key(user))
-    except ValueError:  # expired: nothing left to give back
-        pass
+        cache.window_uncount(_key(user))
     except redis.RedisError as exc:
         log.warning("cache unavailable, a wait was not uncounted: %s", exc)

@@ -19,6 +19,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from urllib3.exceptions import HTTPError
@@ -47,6 +48,12 @@ def webhook_create(*, owner, url: str) -> Webhook:
 def webhook_delete(*, webhook: Webhook) -> None:
     """Delete it with its deliveries: nothing more is sent to it."""
     webhook.delete()
+
+
+def owner_has_webhook() -> Exists:
+    """Whether a prediction's owner has a webhook, as an annotation: asked in the query that
+    locks a batch's rows, so a batch with no webhook needs no query of its own."""
+    return Exists(Webhook.objects.filter(owner_id=OuterRef("owner_id")))
 
 
 def deliveries_create(prediction_ids: Iterable) -> list:

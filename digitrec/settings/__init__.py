@@ -384,7 +384,7 @@ if CACHE_URL:
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {"default": {"BACKEND": "digitrec.cache.LocalCache"}}
 
 from digitrec.settings.predictions import *  # noqa: E402,F403 - limits, batching, inference
 from digitrec.settings.integrations import *  # noqa: E402,F403 - idempotency keys, webhooks

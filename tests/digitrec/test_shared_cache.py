@@ -63,7 +63,7 @@ def test_the_broker_redis_is_the_default_shared_store(redis_url):
 def test_without_redis_each_process_counts_in_memory():
     result = _count_in_a_new_process({}, "203.0.113.1", 4)
 
-    assert result == {"cache": "django.core.cache.backends.locmem.LocMemCache",
+    assert result == {"cache": "digitrec.cache.LocalCache",
                       "allowed": [True, True, True, False]}
 
 

@@ -23,7 +23,7 @@ def shared_cache(request, settings):
             "KEY_PREFIX": f"burst-{uuid.uuid4().hex}",
         }}
     else:
-        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        settings.CACHES = {"default": {"BACKEND": "digitrec.cache.LocalCache",
                                        "LOCATION": f"burst-{uuid.uuid4().hex}"}}
     return request.param
 
