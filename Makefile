@@ -95,6 +95,8 @@ fetch-mnist: $(VENV)/.installed
 	$(MANAGE) fetch_mnist
 
 train: $(VENV)/.installed
+	$(MANAGE) fetch_mnist
+	$(MANAGE) migrate --noinput  # the new version is registered and activated in the database
 	$(MANAGE) train_model --activate
 
 evaluate: $(VENV)/.installed
