@@ -395,6 +395,7 @@ def quick_training(settings, monkeypatch, generated_data_cache, trainset_cache, 
     # run: the test itself then trains without holding the lock.
     with generated_data_cache("tuning-sets") as sets:
         evalsets.ensure(mnist.x_test, mnist.y_test, sets / "quick", evalsets.TUNE, ml_train.QUICK_TUNING_COUNTS)
+        evalsets.ensure_pages(mnist.x_test, mnist.y_test, sets / "quick", evalsets.TUNE, ml_train.QUICK_TUNING_PAGES)
     (var / "evalsets").symlink_to(sets)
     settings.VAR_DIR = var
 
