@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing
+import os
 from pathlib import Path
 
 import numpy as np
@@ -77,16 +78,20 @@ _SOURCE_DIGEST = hashlib.sha256(b"".join(
 )).digest()
 
 
+def _cached_path(function, args: tuple, cache_dir: Path) -> Path:
+    digest = hashlib.sha256(function.__name__.encode())
+    digest.update(_SOURCE_DIGEST)  # a change to how images are made or read makes new ones
+    for arg in args:
+        digest.update(np.ascontiguousarray(arg).tobytes() if isinstance(arg, np.ndarray) else repr(arg).encode())
+    return Path(cache_dir) / f"{function.__name__}-{digest.hexdigest()[:24]}.npz"
+
+
 def _job(function, args: tuple, cache_dir: Path | None):
     """``function(*args)``, kept in ``cache_dir`` under a hash of its name and arguments:
     generation is deterministic, so an interrupted run need not redo finished chunks."""
     if cache_dir is None:
         return function(*args)
-    digest = hashlib.sha256(function.__name__.encode())
-    digest.update(_SOURCE_DIGEST)  # a change to how images are made or read makes new ones
-    for arg in args:
-        digest.update(np.ascontiguousarray(arg).tobytes() if isinstance(arg, np.ndarray) else repr(arg).encode())
-    path = Path(cache_dir) / f"{function.__name__}-{digest.hexdigest()[:24]}.npz"
+    path = _cached_path(function, args, cache_dir)
     if path.is_file():
         with np.load(path) as saved:
             arrays = [saved[f"a{i}"] for i in range(len(saved.files))]
@@ -94,7 +99,8 @@ def _job(function, args: tuple, cache_dir: Path | None):
     result = function(*args)
     Path(cache_dir).mkdir(parents=True, exist_ok=True)
     parts = result if isinstance(result, tuple) else (result,)
-    partial = path.with_suffix(".partial.npz")
+    # Named by process: two runs sharing a cache may make the same chunk at once.
+    partial = path.with_name(f"{path.stem}.{os.getpid()}.partial.npz")
     np.savez(partial, **{f"a{i}": a for i, a in enumerate(parts)})
     partial.replace(path)
     return result
@@ -118,9 +124,12 @@ def generate(x: np.ndarray, y: np.ndarray, *, styled: int, non_digits: int, seed
             idx = rng.choice(len(x), size=min(len(x), 4 * n + 50), replace=False)
             jobs.append((_styled, (x[idx], y[idx], n, seed * 7919 + i)))
     jobs += [(_negative, (n, seed * 104729 + i)) for i, n in enumerate(_shares(non_digits, parts)) if n]
-    # "spawn": the caller may already run TensorFlow, whose threads do not survive a fork.
-    with multiprocessing.get_context("spawn").Pool(workers) as pool:
-        results = pool.starmap(_job, [(function, args, cache_dir) for function, args in jobs], chunksize=1)
+    if cache_dir is not None and all(_cached_path(f, args, cache_dir).is_file() for f, args in jobs):
+        results = [_job(function, args, cache_dir) for function, args in jobs]  # no processes to start
+    else:
+        # "spawn": the caller may already run TensorFlow, whose threads do not survive a fork.
+        with multiprocessing.get_context("spawn").Pool(workers) as pool:
+            results = pool.starmap(_job, [(function, args, cache_dir) for function, args in jobs], chunksize=1)
     served = np.concatenate(results[CHUNKS : 2 * CHUNKS])
     realistic = served.copy()
     realistic[some] = np.concatenate(results[:CHUNKS])

@@ -27,6 +27,9 @@ from ml import data
 from tests.images import encode, line_of, place
 
 PASSWORD = "a-Known-passw0rd-for-tests"
+# The training tests all train on the first this many MNIST digits, so that they share the
+# images generated from them (trainset_cache).
+TRAINING_LIMIT = 1000
 
 
 def _redacted(url: str) -> str:
@@ -228,6 +231,15 @@ def generated_data_cache() -> Callable[[str], AbstractContextManager[Path]]:
             yield path
 
     return folder
+
+
+@pytest.fixture(scope="session")
+def trainset_cache(generated_data_cache) -> Path:
+    """The folder of generated training images (ml/trainset.py) that the training tests
+    share: trained on the same TRAINING_LIMIT digits, the second and third find them made.
+    No lock is held while they train: that cache is safe for concurrent writers."""
+    with generated_data_cache("trainset") as folder:
+        return folder
 
 
 @pytest.fixture(scope="session")

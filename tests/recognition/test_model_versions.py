@@ -14,10 +14,12 @@ from django.core.management.sql import emit_post_migrate_signal
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
+from ml import evalsets
 from ml import train as ml_train
 from ml.artifact import ArtifactError, newest
 from recognition import model_versions, retraining, runs, selectors, services
 from recognition.models import ModelVersion, Prediction
+from tests.conftest import TRAINING_LIMIT
 from tests.images import encode, place
 
 pytestmark = pytest.mark.django_db
@@ -380,15 +382,22 @@ def test_a_retrained_model_serves_only_if_it_is_no_worse_on_mnist_and_better_on_
 
 
 @pytest.fixture
-def quick_training(settings, monkeypatch, generated_data_cache):
-    """train_model's generated images and tuning sets kept in the tests' cache (VAR_DIR is
-    where the command keeps them), and a smaller tuning part: these tests check what the
+def quick_training(settings, monkeypatch, generated_data_cache, trainset_cache, mnist, tmp_path):
+    """train_model's generated images and tuning sets kept in the tests' caches (VAR_DIR is
+    where the command looks for them), and a smaller tuning part: these tests check what the
     command registers and decides, not the calibration's precision."""
     monkeypatch.setattr(ml_train, "QUICK_TUNING_COUNTS", {"singles": 100, "lines": 10, "styles": 40,
                                                           "non_digits": 40})
-    with generated_data_cache("train-model") as folder:
-        settings.VAR_DIR = folder
-        yield
+    var = tmp_path / "var"
+    var.mkdir()
+    (var / "trainset-cache").symlink_to(trainset_cache)
+    # The tuning sets are built here, under the cache's lock, where train() calibrates a quick
+    # run: the test itself then trains without holding the lock.
+    with generated_data_cache("tuning-sets") as sets:
+        evalsets.ensure(mnist.x_test, mnist.y_test, sets / "quick", evalsets.TUNE, ml_train.QUICK_TUNING_COUNTS)
+        evalsets.ensure_pages(mnist.x_test, mnist.y_test, sets / "quick", evalsets.TUNE, ml_train.QUICK_TUNING_PAGES)
+    (var / "evalsets").symlink_to(sets)
+    settings.VAR_DIR = var
 
 
 def test_train_model_with_feedback_registers_the_version_and_explains_its_decision(owner, artifacts, mnist_test,
@@ -398,16 +407,17 @@ def test_train_model_with_feedback_registers_the_version_and_explains_its_decisi
     heldout = sum(retraining.is_heldout(p.pk) for p in made)
     out = io.StringIO()
 
-    call_command("train_model", include_feedback=True, epochs=1, limit=500, verbosity=0, stdout=out)
+    call_command("train_model", include_feedback=True, epochs=1, limit=TRAINING_LIMIT, verbosity=0, stdout=out)
 
     text = out.getvalue()
     new = ModelVersion.objects.exclude(version=shipped_version()).get()
     assert new.metadata["data"]["extra_train_images"] == len(made) - heldout
     data = new.metadata["data"]  # MNIST digits, reviewed inputs, and the generated style digits and non-digits
-    assert data["train_images"] == 500 + len(made) - heldout + data["styled_images"] + data["non_digit_images"]
+    assert data["train_images"] == (TRAINING_LIMIT + len(made) - heldout + data["styled_images"]
+                                    + data["non_digit_images"])
     assert new.heldout_images == heldout and 0 <= new.heldout_accuracy <= 1
     assert f"{len(made) - heldout} images to train on, {heldout} held out" in text
-    # One epoch fine-tuned on 500 images beats the shipped model neither on MNIST test nor on
+    # One epoch from scratch on 1,000 images beats the shipped model neither on MNIST test nor on
     # the held-out slice: kept inactive, and the command says why (the rule is tested above).
     assert re.search(rf"Decision: {new.version} not activated: (MNIST test|held-out) accuracy", text)
     assert ModelVersion.objects.get(is_active=True).version == shipped_version()
@@ -416,7 +426,7 @@ def test_train_model_with_feedback_registers_the_version_and_explains_its_decisi
 def test_train_model_registers_the_new_version_and_activate_serves_it(artifacts, quick_training):
     out = io.StringIO()
 
-    call_command("train_model", epochs=1, limit=300, activate=True, verbosity=0, stdout=out)
+    call_command("train_model", epochs=1, limit=TRAINING_LIMIT, activate=True, verbosity=0, stdout=out)
 
     new = ModelVersion.objects.exclude(version=shipped_version()).get()
     assert new.is_active and new.metadata["data"]["extra_train_images"] == 0
