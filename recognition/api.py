@@ -26,7 +26,7 @@ from rest_framework.views import APIView
 from ml.artifact import ArtifactError, load_metadata
 from recognition import idempotency_api, selectors, services, transport, waiting
 from recognition.filters import PredictionFilter
-from recognition.serializers import PredictionSerializer
+from recognition.serializers import PredictionSerializer, StrictChoiceField
 from recognition.models import Prediction
 from recognition.validators import LABEL_MAX_LENGTH, validate_label
 
@@ -93,8 +93,8 @@ def _too_large(size: int) -> str:
 
 class PredictionCreateSerializer(serializers.Serializer):
     image = ImageField(help_text="A file (multipart), or base64 / a data: URL (JSON).")
-    mode = serializers.ChoiceField(choices=Prediction.Mode.choices, default=Prediction.Mode.DIGIT)
-    source = serializers.ChoiceField(
+    mode = StrictChoiceField(choices=Prediction.Mode.choices, default=Prediction.Mode.DIGIT)
+    source = StrictChoiceField(
         choices=Prediction.Source.values, default=Prediction.Source.API,
         help_text="Used by the site's own draw and upload pages; with a token it is always `api`.",
     )
@@ -103,7 +103,7 @@ class PredictionCreateSerializer(serializers.Serializer):
 class BatchCreateSerializer(serializers.Serializer):
     images = serializers.ListField(child=ImageField(), min_length=1, max_length=MAX_BATCH,
                                    help_text=f"Up to {MAX_BATCH} images: files (multipart) or base64 strings.")
-    mode = serializers.ChoiceField(choices=Prediction.Mode.choices, default=Prediction.Mode.DIGIT)
+    mode = StrictChoiceField(choices=Prediction.Mode.choices, default=Prediction.Mode.DIGIT)
 
 
 @extend_schema_field({"type": "string", "pattern": "^[0-9]*$", "maxLength": LABEL_MAX_LENGTH})

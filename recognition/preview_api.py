@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 from digitrec.throttling import RecognizeThrottle, RecognizeUserThrottle
 from recognition import services
 from recognition.api import ImageField, image_errors
-from recognition.serializers import PredictionSerializer
+from recognition.serializers import PredictionSerializer, StrictChoiceField
 from recognition.models import Prediction
 
 # What only a stored prediction has.
@@ -35,7 +35,7 @@ class Busy(APIException):
 
 class PreviewRequestSerializer(serializers.Serializer):
     image = ImageField(help_text="A file (multipart), or base64 / a data: URL (JSON).")
-    mode = serializers.ChoiceField(choices=Prediction.Mode.choices, default=Prediction.Mode.DIGIT)
+    mode = StrictChoiceField(choices=Prediction.Mode.choices, default=Prediction.Mode.DIGIT)
 
 
 class PreviewSerializer(PredictionSerializer):

@@ -9,6 +9,15 @@ from rest_framework import serializers
 
 from recognition.models import Prediction
 
+class StrictChoiceField(serializers.ChoiceField):
+    """A choice field that refuses an empty multipart field. DRF takes a blank form field for
+    "not given" and uses the default; here it is a value, and not one of the choices the
+    schema lists (JSON already works this way)."""
+
+    def get_value(self, dictionary):
+        return dictionary.get(self.field_name, serializers.empty)
+
+
 class AlternativeSerializer(serializers.Serializer):
     digit = serializers.IntegerField(min_value=0, max_value=9)
     probability = serializers.FloatField(min_value=0, max_value=1)

@@ -212,6 +212,17 @@ def test_wait_outside_0_to_10_is_400(owner, digit_png):
     assert response.status_code == 400 and "wait" in _error(response)["fields"]
 
 
+@pytest.mark.parametrize("url, field", [(LIST, "image"), (LIST + "batch/", "images"), ("/api/v1/recognize/", "image")])
+def test_an_empty_mode_field_is_refused_and_stores_nothing(owner, digit_png, url, field):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    response = _client(owner).post(url, {field: SimpleUploadedFile("seven.png", digit_png[0]), "mode": ""},
+                                   format="multipart")
+    assert response.status_code == 400
+    assert "mode" in _error(response)["fields"]
+    assert not Prediction.objects.exists()
+
+
 def test_the_model_endpoint_describes_the_active_model(owner):
     from ml.artifact import load_metadata
     from recognition import selectors
