@@ -17,6 +17,17 @@ app = get_wsgi_application()
 schema = schemathesis.openapi.from_wsgi("/api/v1/schema/", app)
 
 
+@schema.hook
+def filter_case(context, case):
+    """No multipart case with an empty field: werkzeug, the WSGI transport, writes an empty
+    field with no line break before the next boundary, which Django's parser (like any other
+    strict one) reads as no field at all, so the API would be judged on a request it never
+    got. An empty field a real client sends is refused (test_api_predictions.py)."""
+    body = case.body
+    return not (case.media_type == "multipart/form-data" and isinstance(body, dict)
+                and any(value == "" for value in body.values()))
+
+
 def test_the_schema_is_served_and_documents_every_endpoint(client):
     response = client.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     assert response.status_code == 200
