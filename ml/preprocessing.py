@@ -86,6 +86,14 @@ def _normalise_stroke(mask: np.ndarray) -> np.ndarray:
     return mask
 
 
+def _centre_of_mass(weights: np.ndarray, total: float) -> tuple[float, float]:
+    """ndimage.center_of_mass(weights) as (row, column), without its overhead: the same sums
+    (``total`` is weights.sum(), which the caller has)."""
+    cy = (weights * np.arange(weights.shape[0], dtype=float)[:, None]).sum() / total
+    cx = (weights * np.arange(weights.shape[1], dtype=float)[None, :]).sum() / total
+    return cy, cx
+
+
 def _render(soft: np.ndarray, threshold: float) -> np.ndarray:
     """A crop of ink strength around one digit -> the 28x28 uint8 MNIST-style field."""
     mask = _normalise_stroke(_resize(soft, CROP_SIDE / max(soft.shape)) > threshold)
@@ -100,9 +108,7 @@ def _render(soft: np.ndarray, threshold: float) -> np.ndarray:
     total = small.sum()
     if total <= 0:
         raise NoDigitFound("no digit found")
-    # ndimage.center_of_mass(small), without its overhead: the same sums.
-    cy = (small * np.arange(small.shape[0], dtype=float)[:, None]).sum() / total
-    cx = (small * np.arange(small.shape[1], dtype=float)[None, :]).sum() / total
+    cy, cx = _centre_of_mass(small, total)
     top = min(max(round(MNIST_CENTRE[0] - cy), 0), FIELD_SIDE - small.shape[0])
     left = min(max(round(MNIST_CENTRE[1] - cx), 0), FIELD_SIDE - small.shape[1])
     field[top : top + small.shape[0], left : left + small.shape[1]] = small
@@ -167,9 +173,7 @@ def model_form(gray: np.ndarray) -> np.ndarray | None:
         if max(height, width) < BOX_SIDE - 1 or max(height, width) > BOX_SIDE:
             continue
         weights = candidate.astype(np.float64)
-        total = weights.sum()
-        cy = (weights.sum(axis=1) * np.arange(FIELD_SIDE)).sum() / total
-        cx = (weights.sum(axis=0) * np.arange(FIELD_SIDE)).sum() / total
+        cy, cx = _centre_of_mass(weights, weights.sum())
         if abs(cy - MNIST_CENTRE[0]) <= 0.5 + 1e-9 and abs(cx - MNIST_CENTRE[1]) <= 0.5 + 1e-9:
             return candidate
     return None
