@@ -72,6 +72,9 @@ class DigitResult:
     pixels: np.ndarray = field(repr=False)  # the 28x28 input the model saw
     alternatives: list[tuple[int, float]] = field(default_factory=list)  # top 3 (digit, probability)
     not_digit_probability: float = 0.0
+    # A mark of a number read as this digit although its not-a-digit score reaches reject_at
+    # (ml/calibration.py): it may be no digit, and the answer is not sure.
+    doubtful: bool = False
 
 
 @dataclass(frozen=True)
@@ -105,9 +108,6 @@ class Recognition:
     # Single-digit mode given several digits: their reading as a number ("" otherwise).
     number_hint: str = ""
     lines: list[LineResult] = field(default_factory=list)  # page mode
-    # Number and page modes: the marks read as digits that may be no digit (their
-    # not-a-digit score reaches reject_at, see ml/calibration.py): the answer is not sure.
-    doubtful: list[tuple[int, int, int, int]] = field(default_factory=list)
 
     @property
     def text(self) -> str:
@@ -117,7 +117,7 @@ class Recognition:
 
     @property
     def not_sure(self) -> bool:
-        return self.confidence < self.not_sure_below or bool(self.doubtful)
+        return self.confidence < self.not_sure_below or any(d.doubtful for d in self.digits)
 
 
 def answer(digits: list[Digit], probabilities: np.ndarray, *, mode: str,
@@ -132,7 +132,7 @@ def answer(digits: list[Digit], probabilities: np.ndarray, *, mode: str,
         answers, confidences, calibrated = calibration.read(probabilities)
         doubtful[:] = False
     results, left_out = [], []
-    for digit, best, confidence, row in zip(digits, answers, confidences, calibrated):
+    for digit, best, confidence, row, flagged in zip(digits, answers, confidences, calibrated, doubtful):
         top = np.argsort(-row[:NOT_A_DIGIT_CLASS], kind="stable")[:ALTERNATIVES]
         alternatives = [(int(d), round(float(row[d]), 6)) for d in top]
         if best == NOT_A_DIGIT_CLASS:
@@ -142,15 +142,14 @@ def answer(digits: list[Digit], probabilities: np.ndarray, *, mode: str,
             digit=int(best), confidence=float(confidence),
             probabilities=[round(float(v), 6) for v in row[:NOT_A_DIGIT_CLASS]], box=digit.box,
             pixels=digit.pixels, alternatives=alternatives,
-            not_digit_probability=round(float(row[NOT_A_DIGIT_CLASS]), 6),
+            not_digit_probability=round(float(row[NOT_A_DIGIT_CLASS]), 6), doubtful=bool(flagged),
         ))
     if not results:  # nothing digit-like; the alternatives are the likeliest mark's
         _, _, alternatives = min(left_out, key=lambda mark: mark[1])
         return NotADigit(float(np.prod(confidences)), alternatives)
     return Recognition(mode=mode, digits=results, model_version=model_version,
                        left_out=[mark[0] for mark in left_out],
-                       confidence=float(np.prod(confidences)), not_sure_below=calibration.not_sure_below,
-                       doubtful=[digit.box for digit, flag in zip(digits, doubtful) if flag])
+                       confidence=float(np.prod(confidences)), not_sure_below=calibration.not_sure_below)
 
 
 def answer_page(lines: list[PageLine], probabilities: np.ndarray, *, calibration: Calibration,
@@ -169,13 +168,12 @@ def answer_page(lines: list[PageLine], probabilities: np.ndarray, *, calibration
             for line, result in zip(lines, read) if isinstance(result, Recognition)]
     if not kept:
         return NotADigit(confidence, min(read, key=lambda r: r.confidence).alternatives)
-    left_out, doubtful = [], []
+    left_out = []
     for line, result in zip(lines, read):
         left_out += [line.box] if isinstance(result, NotADigit) else result.left_out
-        doubtful += [] if isinstance(result, NotADigit) else result.doubtful
     return Recognition(mode="page", digits=[d for line in kept for d in line.digits], lines=kept,
                        model_version=model_version, left_out=left_out, confidence=confidence,
-                       not_sure_below=calibration.not_sure_below, doubtful=doubtful)
+                       not_sure_below=calibration.not_sure_below)
 
 
 def configure_threads(intra_op: int | None = None, inter_op: int | None = None) -> None:

@@ -37,6 +37,7 @@ def _digit_payload(result) -> dict:
         "probabilities": result.probabilities,
         "alternatives": [[digit, round(probability, 6)] for digit, probability in result.alternatives],
         "box": list(result.box),
+        "doubtful": result.doubtful,
         "pixels": base64.b64encode(result.pixels.tobytes()).decode("ascii"),
     }
 

@@ -32,6 +32,9 @@ class DigitSerializer(serializers.Serializer):
         "answer's own digit first)."))
     box = serializers.ListField(child=serializers.IntegerField(), min_length=4, max_length=4,
                                 help_text="[x, y, width, height] in the image's pixels.")
+    doubtful = serializers.BooleanField(help_text=(
+        "Number and page mode: this mark was read as a digit although it may be no digit at all "
+        "(its not-a-digit score reaches the model's rejection threshold); the answer is then not sure."))
     input_url = serializers.CharField(help_text="The 28x28 image the model saw, as PNG (in a preview, a data: URL).")
 
 
@@ -115,7 +118,7 @@ class PredictionSerializer(serializers.ModelSerializer):
         return {
             "digit": digit["digit"], "confidence": digit["confidence"],
             "probabilities": digit["probabilities"], "alternatives": _alternatives(digit),
-            "box": digit["box"], "input_url": self.input_url(obj, index),
+            "box": digit["box"], "doubtful": digit.get("doubtful", False), "input_url": self.input_url(obj, index),
         }
 
     @extend_schema_field(LineSerializer(many=True, allow_null=True))

@@ -1,5 +1,5 @@
 // Building elements from data: everything from the server goes in as text, never as HTML.
-import { formatNumber } from "../digitrec/i18n.js";
+import { formatNumber, gettext } from "../digitrec/i18n.js";
 
 export function el(tag, attributes = {}, ...children) {
   const node = document.createElement(tag);
@@ -15,6 +15,15 @@ export function el(tag, attributes = {}, ...children) {
 
 export function percent(value) {
   return `${formatNumber(value * 100, 1)}%`;
+}
+
+// The box over a digit read in the image (placed by placeBoxes), labelled with the digit;
+// a mark that may be no digit at all (digit.doubtful) is marked so.
+export function digitBox(digit, extraClass = "") {
+  return el("div", { class: `digit-box ${extraClass}${digit.doubtful ? " doubtful" : ""}`.trim(),
+    "data-box": digit.box.join(","), hidden: true,
+    title: digit.doubtful ? gettext("Maybe not a digit: check it") : null },
+  el("span", { class: "digit-box-label", text: digit.doubtful ? `${digit.digit}?` : String(digit.digit) }));
 }
 
 // Place each .digit-box (data-box="x,y,w,h" in image pixels) over its image, in percent of

@@ -2,7 +2,7 @@
 // image with each line's box and its digits' boxes in a colour of the line's own (the
 // .line-N classes of recognition.css, as the detail page has them).
 import { gettext } from "../digitrec/i18n.js";
-import { el, percent, placeBoxes } from "./dom.js";
+import { digitBox, el, percent, placeBoxes } from "./dom.js";
 
 const LINE_COLOURS = 6;
 const colour = (index) => `line-${index % LINE_COLOURS}`;
@@ -23,10 +23,7 @@ export function pageImage(prediction, image) {
     frame.append(el("div", { class: `digit-box line-box ${colour(index)}`, "data-box": line.box.join(","),
       hidden: true, "data-testid": "result-line-box" },
     el("span", { class: "digit-box-label", text: String(index + 1) })));
-    for (const digit of line.digits) {
-      frame.append(el("div", { class: `digit-box ${colour(index)}`, "data-box": digit.box.join(","), hidden: true },
-        el("span", { class: "digit-box-label", text: String(digit.digit) })));
-    }
+    for (const digit of line.digits) frame.append(digitBox(digit, colour(index)));
   });
   for (const box of prediction.left_out ?? []) {
     frame.append(el("div", { class: "digit-box left-out", "data-box": box.join(","), hidden: true,

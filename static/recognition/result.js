@@ -5,7 +5,7 @@
 // number, an offer to read it as one; a page's lines (page_result.js). Shared by the draw
 // and upload pages. Everything from the server goes in as text, never as HTML.
 import { format, gettext, ngettext } from "../digitrec/i18n.js";
-import { el, percent, placeBoxes } from "./dom.js";
+import { digitBox, el, percent, placeBoxes } from "./dom.js";
 import { pageImage, pageLines } from "./page_result.js";
 
 export { placeBoxes };
@@ -44,16 +44,15 @@ function digitCard(digit, index, count) {
     el("img", { class: "model-input", src: digit.input_url, width: 84, height: 84, alt }),
     probabilityChart(digit),
     el("figcaption", {}, before, el("strong", { text: String(digit.digit) }),
-      format(after ?? "", { confidence: percent(digit.confidence) })));
+      format(after ?? "", { confidence: percent(digit.confidence) }),
+      digit.doubtful ? el("span", { class: "d-block small text-warning-emphasis", "data-testid": "digit-doubtful",
+        text: gettext("Maybe not a digit: check it") }) : null));
 }
 
 function boxedImage(prediction, image) {
   const frame = el("div", { class: "boxed-image" },
     el("img", { src: prediction.image_url ?? image, alt: gettext("The submitted image, with a box around each digit found") }));
-  for (const digit of prediction.digits) {
-    frame.append(el("div", { class: "digit-box", "data-box": digit.box.join(","), hidden: true },
-      el("span", { class: "digit-box-label", text: String(digit.digit) })));
-  }
+  for (const digit of prediction.digits) frame.append(digitBox(digit));
   for (const box of prediction.left_out ?? []) { // marks read as no digit, left out of the number
     frame.append(el("div", { class: "digit-box left-out", "data-box": box.join(","), hidden: true,
       title: gettext("Not a digit: left out") }, el("span", { class: "digit-box-label", text: "?" })));

@@ -175,7 +175,8 @@ def test_a_doubtful_mark_inside_a_number_is_read_and_flags_the_number_not_sure()
     calibration = Calibration(reject_at=0.25)
     scores = np.vstack([_scores(4, sure=0.99), _doubtful_two()])
     result = answer(_marks(2), scores, mode="number", calibration=calibration, model_version="v")
-    assert result.text == "42" and result.left_out == [] and result.doubtful == [(40, 0, 30, 40)]
+    assert result.text == "42" and result.left_out == []
+    assert [d.doubtful for d in result.digits] == [False, True] and result.digits[1].box == (40, 0, 30, 40)
     assert result.not_sure and result.confidence == pytest.approx(0.99 * 0.65)
     # Alone, in digit mode, the same mark is not a digit.
     alone = answer(_marks(1), _doubtful_two()[None], mode="digit", calibration=calibration, model_version="v")
@@ -191,7 +192,7 @@ def test_a_number_of_doubtful_marks_only_is_not_a_digit():
 def test_a_number_read_surely_is_sure():
     result = answer(_marks(2), _scores(4, 2, sure=0.99), mode="number", calibration=Calibration(reject_at=0.25),
                     model_version="v")
-    assert result.doubtful == [] and not result.not_sure
+    assert not any(d.doubtful for d in result.digits) and not result.not_sure
 
 
 def test_an_answer_below_the_threshold_says_it_is_not_sure():

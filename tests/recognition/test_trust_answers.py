@@ -3,16 +3,17 @@ not_a_digit error code, the mode hint, the review queue's order and the reliabil
 import json
 import shutil
 
+import numpy as np
 import pytest
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from ml.artifact import METADATA_FILE, newest
-from ml.calibration import plot_reliability
-from ml.inference import NUMBER_HINT_ASPECT, NotADigit, get_engine
+from ml.calibration import Calibration, plot_reliability
+from ml.inference import NUMBER_HINT_ASPECT, NotADigit, answer, get_engine
 from ml.ink import NoDigitFound
-from ml.preprocessing import to_model_input
+from ml.preprocessing import Digit, to_model_input
 from recognition import model_versions, runs, selectors, services
 from recognition.models import ModelVersion, Prediction
 from tests.images import drawn_canvas, encode, line_of, place
@@ -53,7 +54,30 @@ def test_each_digit_has_its_top_three_alternatives(owner, number_png, finished_p
         assert chances == sorted(chances, reverse=True)
         assert chances == [digit["probabilities"][a["digit"]] for a in alternatives]
         assert len({a["digit"] for a in alternatives}) == 3
+        assert digit["doubtful"] is False
     assert body["not_sure"] is False and body["left_out"] == [] and body["hint"] is None
+
+
+def test_a_mark_of_a_number_that_may_be_no_digit_is_flagged_doubtful(owner, owner_client, number_png,
+                                                                   finished_prediction):
+    prediction = finished_prediction(owner, number_png[0], mode="number")
+    # A 4 read surely, then a mark read as 2 whose not-a-digit score (0.3) reaches reject_at.
+    scores = np.full((2, 11), 0.01 / 9)
+    scores[0, 4], scores[0, 10] = 0.99, 0.0
+    scores[1, :] = 0.05 / 9
+    scores[1, 2], scores[1, 10] = 0.65, 0.3
+    marks = [Digit(pixels=np.zeros((28, 28), np.uint8), box=(40 * i, 0, 30, 40)) for i in range(2)]
+    result = answer(marks, scores, mode="number", calibration=Calibration(reject_at=0.25), model_version="v")
+    Prediction.objects.filter(pk=prediction.pk).update(**runs._outcome_fields(result, "v", started_at=None))
+
+    body = _get(owner, prediction)
+
+    assert body["number"] == "42" and body["not_sure"] is True
+    assert [d["doubtful"] for d in body["digits"]] == [False, True]
+    # The history page marks that digit's box and card, and only that one.
+    page = owner_client.get(reverse("recognition:detail", args=[prediction.pk])).content.decode()
+    assert page.count('data-testid="digit-doubtful"') == 1 and page.count(" doubtful\"") == 1
+    assert '<span class="digit-box-label">2?</span>' in page
 
 
 def test_an_answer_stored_before_alternatives_gets_them_from_its_probabilities(owner, digit_png,
@@ -117,7 +141,7 @@ def test_the_schema_documents_the_new_fields_and_codes(client):
     components = schema["components"]["schemas"]
     prediction = components["Prediction"]["properties"]
     assert {"not_sure", "hint", "left_out"} <= set(prediction)
-    assert "alternatives" in components["Digit"]["properties"]
+    assert {"alternatives", "doubtful"} <= set(components["Digit"]["properties"])
     assert set(components["Alternative"]["properties"]) == {"digit", "probability"}
     code = components["Hint"]["properties"]["code"]
     assert code.get("$ref", code.get("allOf", [{}])[0].get("$ref", "")).endswith("/CodeEnum")
