@@ -101,6 +101,7 @@ train: $(VENV)/.installed
 
 evaluate: $(VENV)/.installed
 	$(MANAGE) fetch_mnist
+	$(MANAGE) migrate --noinput  # the serving model is the database's active version
 	$(MANAGE) evaluate_model
 
 benchmark: $(VENV)/.installed

@@ -3,6 +3,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
 
 from ml import data, evalsets
 from ml.artifact import ArtifactError
@@ -36,6 +37,9 @@ class Command(BaseCommand):
     def handle(self, *args, model=None, sets=None, part=None, json=None, only=None, **options):
         try:
             engine = Engine(model or serving_model_dir())
+        except DatabaseError as exc:  # the serving model is the database's active version
+            raise CommandError(f"Cannot find the serving model ({exc}); run `manage.py migrate` first, "
+                               "or name an artifact with --model.") from exc
         except ArtifactError as exc:
             raise CommandError(f"Cannot load the model: {exc}") from exc
         try:
