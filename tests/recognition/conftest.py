@@ -76,3 +76,36 @@ def serving_not_sure_model(settings, not_sure_model_dir):
     """Predictions are answered by the model of not_sure_model_dir."""
     settings.ML_MODEL_DIR = not_sure_model_dir
     return not_sure_model_dir
+
+
+@pytest.fixture(scope="session")
+def doubtful_number(tmp_path_factory, mnist_test):
+    """(model folder, PNG, number, index of the doubtful digit): a line of two MNIST test
+    digits, and a copy of the shipped model whose rejection threshold lies between the two
+    marks' calibrated not-a-digit probabilities, so that one of them is read but doubtful
+    (ml/calibration.py) and the other is sure."""
+    import json
+    import shutil
+
+    from django.conf import settings
+
+    from ml.artifact import METADATA_FILE, newest
+    from ml.inference import get_engine
+    from ml.model import NOT_A_DIGIT_CLASS
+    from tests.images import encode, line_of
+
+    shipped = newest(settings.ML_ARTIFACTS_DIR)
+    engine = get_engine(shipped)
+    x, y = mnist_test
+    png = encode(line_of([x[1], x[2]]))
+    marks = engine.prepare([png], mode="number")[0]
+    assert len(marks) == 2, "the line of two digits is not cut into two marks"
+    calibrated = engine.calibration.calibrated(engine.probabilities(np.stack([m.pixels for m in marks])))
+    assert (calibrated.argmax(axis=1) != NOT_A_DIGIT_CLASS).all()
+    none = calibrated[:, NOT_A_DIGIT_CLASS]
+    metadata = json.loads((shipped / METADATA_FILE).read_text())
+    metadata["calibration"]["values"]["reject_at"] = float(np.sqrt(none.min() * none.max()))
+    copy = tmp_path_factory.mktemp("doubtful-model") / shipped.name
+    shutil.copytree(shipped, copy)
+    (copy / METADATA_FILE).write_text(json.dumps(metadata))
+    return copy, png, f"{y[1]}{y[2]}", int(none.argmax())

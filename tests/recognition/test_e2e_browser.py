@@ -224,6 +224,24 @@ def test_an_uploaded_number_in_single_digit_mode_is_offered_as_a_number_and_read
     assert sorted(Prediction.objects.filter(owner=user).values_list("mode", flat=True)) == ["digit", "number"]
 
 
+def test_a_mark_that_may_be_no_digit_is_marked_on_its_box_and_its_card(
+        live_server, page, user, password, settings, doubtful_number):
+    model_dir, png, number, doubtful = doubtful_number
+    settings.ML_MODEL_DIR = model_dir
+    log_in_at(page, f"{live_server.url}/upload/", user, password)
+    _choose_number_mode(page)
+    page.get_by_test_id("upload-input").set_input_files([{"name": "two.png", "mimeType": "image/png",
+                                                          "buffer": png}])
+
+    item = page.get_by_test_id("upload-item").nth(0)
+    expect(item.get_by_test_id("result-digit")).to_have_text(number, timeout=RESULT_TIMEOUT_MS)
+    expect(item.get_by_test_id("digit-doubtful")).to_have_count(1)
+    expect(item.get_by_test_id("digit-card").nth(doubtful).get_by_test_id("digit-doubtful")).to_have_text(
+        "Maybe not a digit: check it")
+    expect(item.locator(".digit-box.doubtful .digit-box-label")).to_have_text(f"{number[doubtful]}?")
+    assert Prediction.objects.get(owner=user).not_sure
+
+
 def test_it_reads_an_uploaded_page_line_by_line_and_shows_each_lines_box(live_server, page, user, password, page_png):
     png, labels = page_png
     log_in_at(page, f"{live_server.url}/upload/", user, password)
