@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from ml import data
 from ml.artifact import ArtifactError, load_metadata
 from ml.train import QUICK_TUNING_COUNTS, QUICK_TUNING_PAGES, calibrate
-from recognition.selectors import serving_model_dir
+from recognition.management.model_option import add_model_option, model_dir
 
 
 class Command(BaseCommand):
@@ -17,14 +17,13 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--model", type=Path, default=None,
-                            help="artifact folder (default: the serving model)")
+        add_model_option(parser)
         parser.add_argument("--quick", action="store_true",
                             help="fit on a small tuning part of its own (evalsets/quick), as a quick "
                                  "training run does: for trials, not for an artifact to serve")
 
     def handle(self, *args, model=None, quick=False, **options):
-        artifact = Path(model or serving_model_dir())
+        artifact = model_dir(model)
         try:
             load_metadata(artifact)
             mnist = data.load(settings.MNIST_DIR)

@@ -3,7 +3,6 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db import DatabaseError
 
 from ml import data, evalsets
 from ml.artifact import ArtifactError
@@ -11,7 +10,7 @@ from ml.evaluate import evaluate_mnist, evaluate_sets
 from ml.evaluate_pages import evaluate_pages
 from ml.inference import Engine
 from ml.report import evaluation_table
-from recognition.selectors import serving_model_dir
+from recognition.management.model_option import add_model_option, model_dir
 
 
 class Command(BaseCommand):
@@ -23,8 +22,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--model", type=Path, default=None,
-                            help="artifact folder (default: the serving model)")
+        add_model_option(parser)
         parser.add_argument("--sets", type=Path, default=Path(settings.VAR_DIR) / "evalsets",
                             help="where the evaluation sets are (built there if missing)")
         parser.add_argument("--part", choices=[evalsets.MEASURE, evalsets.TUNE], default=evalsets.MEASURE,
@@ -36,10 +34,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, model=None, sets=None, part=None, json=None, only=None, **options):
         try:
-            engine = Engine(model or serving_model_dir())
-        except DatabaseError as exc:  # the serving model is the database's active version
-            raise CommandError(f"Cannot find the serving model ({exc}); run `manage.py migrate` first, "
-                               "or name an artifact with --model.") from exc
+            engine = Engine(model_dir(model))
         except ArtifactError as exc:
             raise CommandError(f"Cannot load the model: {exc}") from exc
         try:
