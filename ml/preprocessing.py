@@ -153,8 +153,8 @@ def _resize(gray: np.ndarray, factor: float) -> np.ndarray:
     return np.asarray(image.resize(size, resample))
 
 
-def model_form(gray: np.ndarray) -> np.ndarray | None:
-    """The image as model input if it already is one, else None.
+def model_form(gray: np.ndarray) -> Digit | None:
+    """The image as model input, with its ink's box, if it already is one, else None.
 
     An upload of a 28x28 digit normalised the MNIST way (a dark field, ink whose box's
     longest side is 19-20 pixels, no side over 20, its centre of mass within half a pixel
@@ -175,7 +175,7 @@ def model_form(gray: np.ndarray) -> np.ndarray | None:
         weights = candidate.astype(np.float64)
         cy, cx = _centre_of_mass(weights, weights.sum())
         if abs(cy - MNIST_CENTRE[0]) <= 0.5 + 1e-9 and abs(cx - MNIST_CENTRE[1]) <= 0.5 + 1e-9:
-            return candidate
+            return Digit(pixels=candidate, box=(int(cols[0]), int(rows[0]), int(width), int(height)))
     return None
 
 
@@ -185,9 +185,7 @@ def digit_of(image: bytes | np.ndarray) -> tuple[Digit, Ink | None]:
     gray, original_shape, plain = load(image)
     ready = model_form(gray)
     if ready is not None:
-        rows, cols = np.flatnonzero((ready > 0).any(axis=1)), np.flatnonzero((ready > 0).any(axis=0))
-        box = (int(cols[0]), int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1))
-        return Digit(pixels=ready, box=box), None
+        return ready, None
     ink = _ink_of(gray, original_shape, plain)
     return digit_from(ink, ink.mask), ink
 
