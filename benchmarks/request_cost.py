@@ -22,7 +22,7 @@ per prediction (the model's threads included in the CPU). ``--profile N`` profil
 requests (thread CPU time) into var/request_cost.prof; RUN_PROFILE=1 the runs, into
 var/run_cost.prof. ``--ablate`` measures the request with every feature and without each
 in turn (CSP, the locale middleware, the profile-language middleware, the throttle with
-its RateLimit fields, the per-user waiting slot), alternated.
+its RateLimit fields, the waiting slots), alternated.
 """
 from __future__ import annotations
 
@@ -215,15 +215,17 @@ def _without(name: str):
         override.enable()
         PredictionListCreate.throttle_classes = []
         return lambda: (override.disable(), delattr(PredictionListCreate, "throttle_classes"))
-    if name == "per-user waiting slot":
+    if name == "waiting slots":
+        from contextlib import nullcontext
+
         from recognition import waiting
-        take, give = waiting._take_user_slot, waiting._give_user_slot
-        waiting._take_user_slot, waiting._give_user_slot = (lambda user: True), (lambda user: None)
-        return lambda: (setattr(waiting, "_take_user_slot", take), setattr(waiting, "_give_user_slot", give))
+        slot = waiting.waiting_slot
+        waiting.waiting_slot = lambda user: nullcontext(True)
+        return lambda: setattr(waiting, "waiting_slot", slot)
     raise ValueError(name)
 
 
-ABLATIONS = ("csp", "locale", "profile language", "throttle and RateLimit fields", "per-user waiting slot")
+ABLATIONS = ("csp", "locale", "profile language", "throttle and RateLimit fields", "waiting slots")
 
 
 def _ablate(post, requests: int, rounds: int) -> None:

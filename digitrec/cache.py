@@ -1,8 +1,8 @@
 """The shared cache: Django's Redis cache, open when Redis is not; or, with no Redis (the
 embedded mode's one process), local memory.
 
-Both count requests in fixed windows (``window_count``), which the throttles and the
-bounded waits use: with Redis that is one round trip (SET NX EX, INCR and PTTL in one
+Both count requests in fixed windows (``window_count``), which the throttles use: with
+Redis that is one round trip (SET NX EX, INCR and PTTL in one
 MULTI/EXEC), where the cache API's add, incr (EXISTS then INCRBY) and a get for the
 window's end took four.
 """
@@ -21,10 +21,6 @@ log = logging.getLogger(__name__)
 
 WARN_EVERY_SECONDS = 10
 
-# Django's incr and decr ask EXISTS, then INCRBY: two round trips. One script does both.
-_INCR_EXISTING = "if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('INCRBY', KEYS[1], ARGV[1]) end"
-
-
 class SharedClientRedisCacheClient(RedisCacheClient):
     """Django's Redis cache client, with one redis-py client per connection pool instead of a
     new one per call (building one fills a table of 170 response callbacks)."""
@@ -32,7 +28,6 @@ class SharedClientRedisCacheClient(RedisCacheClient):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._clients = {}
-        self._incr_existing = None
 
     def get_client(self, key=None, *, write=False):
         pool = self._get_connection_pool(write)
@@ -40,15 +35,6 @@ class SharedClientRedisCacheClient(RedisCacheClient):
         if client is None:
             client = self._clients[id(pool)] = self._client(connection_pool=pool)
         return client
-
-    def incr(self, key, delta):
-        client = self.get_client(key, write=True)
-        if self._incr_existing is None:
-            self._incr_existing = client.register_script(_INCR_EXISTING)
-        value = self._incr_existing(keys=[key], args=[delta], client=client)
-        if value is None:
-            raise ValueError("Key '%s' not found." % key)
-        return value
 
     def window_count(self, key, seconds: int) -> tuple[int, float]:
         with self.get_client(key, write=True).pipeline(transaction=True) as pipe:
@@ -103,13 +89,6 @@ class FailOpenRedisCache(RedisCache):
             self._unreachable(exc)
             return 0, 0.0
 
-    def window_uncount(self, key: str) -> None:
-        """Take back one count of ``key``'s window, if it is still open."""
-        try:
-            self.decr(key)
-        except ValueError:  # the window ended: nothing to take back
-            pass
-
     def get(self, key, default=None, version=None):
         try:
             return super().get(key, default, version)
@@ -161,11 +140,3 @@ class LocalCache(LocMemCache):
     def window_peek(self, key: str) -> tuple[int, float]:
         count, ends = self.get(key) or (0, time.monotonic())
         return count, max(ends - time.monotonic(), 0.0)
-
-    def window_uncount(self, key: str) -> None:
-        """Take back one count of ``key``'s window, if it is still open."""
-        with _local_windows:
-            entry = self.get(key)
-            if entry:
-                count, ends = entry
-                self.set(key, (count - 1, ends), max(ends - time.monotonic(), 0.001))

@@ -1,7 +1,6 @@
 """`?wait=` is bounded: past the per-user or the per-process cap the answer is 202 pending at
 once, with its Location, and every slot is given back however the wait ends."""
 import base64
-import uuid
 
 import pytest
 
@@ -33,18 +32,8 @@ def waits(monkeypatch):
     return calls, state
 
 
-@pytest.fixture(params=["memory", "redis"])
-def shared_cache(request, settings):
-    """The embedded mode's local memory, and the Redis that web processes share."""
-    if request.param == "redis":
-        settings.CACHES = {"default": {"BACKEND": "digitrec.cache.FailOpenRedisCache",
-                                       "LOCATION": request.getfixturevalue("redis_url"),
-                                       "KEY_PREFIX": f"test-waiting-{uuid.uuid4().hex}"}}
-    yield request.param
-
-
 def test_a_user_past_the_per_user_cap_gets_202_at_once_with_a_location(token_client, owner, digit_png, settings,
-                                                                        waits, shared_cache):
+                                                                        waits):
     settings.MAX_WAITING_PER_USER, settings.MAX_WAITING_PER_PROCESS = 1, 10
     calls, state = waits
     state["during"] = lambda: token_client(owner).post(WAIT, _body(digit_png[0]), format="json")
@@ -55,6 +44,14 @@ def test_a_user_past_the_per_user_cap_gets_202_at_once_with_a_location(token_cli
     assert calls == [outer.json()["id"]]  # the second one did not wait
     token_client(owner).post(WAIT, _body(digit_png[0]), format="json")
     assert len(calls) == 2  # once the first ended, the slot was back
+
+
+def test_one_user_at_the_cap_leaves_others_free_to_wait(token_client, owner, other, digit_png, settings, waits):
+    settings.MAX_WAITING_PER_USER, settings.MAX_WAITING_PER_PROCESS = 1, 10
+    calls, state = waits
+    state["during"] = lambda: token_client(other).post(WAIT, _body(digit_png[0]), format="json")
+    outer = token_client(owner).post(WAIT, _body(digit_png[0]), format="json")
+    assert calls == [outer.json()["id"], state["inner"].json()["id"]]  # both waited
 
 
 def test_past_the_per_process_cap_anyone_gets_202_at_once(token_client, owner, other, digit_png, settings,
