@@ -137,13 +137,16 @@ def single_digits(x: np.ndarray, y: np.ndarray, count: int, seed: int = 0) -> li
 
 
 def digit_lines(x: np.ndarray, y: np.ndarray, count: int, seed: int = 0,
-                lengths: tuple[int, int] = (2, 6)) -> list[Sample]:
-    """``count`` lines of 2-6 digits written side by side, not touching, with jitter."""
+                lengths: tuple[int, int] = (2, 6), sources: list | None = None) -> list[Sample]:
+    """``count`` lines of 2-6 digits written side by side, not touching, with jitter. With
+    ``sources``, each line's indices into ``x`` are appended to it, left to right."""
     rng = np.random.default_rng(seed)
     samples = []
     for _ in range(count):
         n = int(rng.integers(lengths[0], lengths[1] + 1))
         picks = rng.choice(len(x), size=n, replace=False)
+        if sources is not None:
+            sources.append([int(i) for i in picks])
         height = int(rng.integers(28, 120))
         pieces = [_scaled(x[i], max(12, int(height * rng.uniform(0.85, 1.1))), rng) for i in picks]
         gaps = [int(height * rng.uniform(0.12, 0.5)) for _ in range(n - 1)]

@@ -46,6 +46,14 @@ def test_generators_are_repeatable_from_their_seed(mnist):
     assert [s.data for s in synthetic.digit_lines(x, y, 3, seed=5)] == [s.data for s in synthetic.digit_lines(x, y, 3, seed=5)]
 
 
+def test_a_line_names_the_digits_it_draws_left_to_right(mnist):
+    x, y = mnist.x_test[:200], mnist.y_test[:200]
+    sources = []
+    lines = synthetic.digit_lines(x, y, 6, seed=5, sources=sources)
+    assert [line.label for line in lines] == ["".join(str(y[i]) for i in picks) for picks in sources]
+    assert [line.data for line in lines] == [line.data for line in synthetic.digit_lines(x, y, 6, seed=5)]
+
+
 def test_tuning_and_measuring_parts_draw_on_disjoint_digits_and_seeds():
     tune, measure = evalsets.source_indices(evalsets.TUNE), evalsets.source_indices(evalsets.MEASURE)
     assert not set(tune) & set(measure) and len(tune) + len(measure) == 10000
