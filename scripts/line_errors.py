@@ -22,6 +22,9 @@ sys.path.insert(0, str(ROOT))
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--part", default="tune", choices=["tune", "measure"])
+    parser.add_argument("--lines", type=int, default=None, help="how many (default: the part's own count)")
+    parser.add_argument("--seed", type=int, default=None, help="another seed: more lines of the same part's digits")
+    parser.add_argument("--save", type=Path, default=None, help="write the wrong lines' images here")
     parser.add_argument("--model", default=None, help="an artifact folder (default: the newest in ml/artifacts)")
     args = parser.parse_args()
     os.chdir(ROOT)
@@ -33,8 +36,9 @@ def main() -> None:
     part_idx = evalsets.source_indices(args.part)
     x, y = mnist.x_test[part_idx], mnist.y_test[part_idx]
     sources: list[list[int]] = []
-    seed = evalsets.PARTS[args.part][2] + evalsets.SETS.index("lines")
-    lines = synthetic.digit_lines(x, y, evalsets.COUNTS[args.part]["lines"], seed=seed, sources=sources)
+    seed = evalsets.PARTS[args.part][2] + evalsets.SETS.index("lines") if args.seed is None else args.seed
+    count = evalsets.COUNTS[args.part]["lines"] if args.lines is None else args.lines
+    lines = synthetic.digit_lines(x, y, count, seed=seed, sources=sources)
     engine = Engine(model_dir)
     read = engine.recognize_many([line.data for line in lines], mode="number")
     raw = engine.probabilities(x).argmax(axis=1)  # the same digits, MNIST's own pixels
@@ -46,8 +50,13 @@ def main() -> None:
         if text == line.label:
             continue
         wrong_lines += 1
+        if args.save:
+            args.save.mkdir(parents=True, exist_ok=True)
+            (args.save / f"line-{k}-{line.label}-read-{text or 'none'}.{line.extension}").write_bytes(line.data)
         if len(text) != len(line.label):
             causes["marks found: not as many as digits (or no answer)"] += 1
+            print(f"line {k} ({line.label} read {text or type(result).__name__}): "
+                  f"{len(getattr(result, 'digits', []))} digits and {len(getattr(result, 'left_out', []))} marks left out")
             continue
         for position, (got, want) in enumerate(zip(text, line.label)):
             if got != want:
