@@ -41,9 +41,10 @@ INFERENCE_TF_THREADS = env_int("INFERENCE_TF_THREADS", 1, minimum=1)
 INPROCESS_INFERENCE_THREADS = env_int("INPROCESS_INFERENCE_THREADS", 2, minimum=1)
 # Full image decodes at once per process (each within ml.decoding.MAX_DECODE_BYTES).
 MAX_CONCURRENT_DECODES = env_int("MAX_CONCURRENT_DECODES", 2, minimum=1)
-# `?wait=` requests that may wait at once: per user (in the shared cache, across processes)
-# and per web process (keep it well below the server's threads: `make run` has 16, the
-# Procfile passes half of WEB_THREADS). Past either, the answer is 202 pending at once.
+# `?wait=` requests that may wait at once in one web process: one user's, and everyone's
+# (keep it well below the server's threads: `make run` has 16, the Procfile passes half of
+# WEB_THREADS). Both are counted in the process (recognition/waiting.py). Past either, the
+# answer is 202 pending at once.
 MAX_WAITING_PER_USER = env_int("MAX_WAITING_PER_USER", 4, minimum=0)
 MAX_WAITING_PER_PROCESS = env_int("MAX_WAITING_PER_PROCESS", 8, minimum=0)
 # How long a preview (POST /api/v1/recognize/) waits for its answer before a 503 "busy".
