@@ -26,6 +26,12 @@ export function digitBox(digit, extraClass = "") {
   el("span", { class: "digit-box-label", text: digit.doubtful ? `${digit.digit}?` : String(digit.digit) }));
 }
 
+// The box over a mark read as no digit and left out of the number (x, y, w, h in image pixels).
+export function leftOutBox(box) {
+  return el("div", { class: "digit-box left-out", "data-box": box.join(","), hidden: true,
+    title: gettext("Not a digit: left out") }, el("span", { class: "digit-box-label", text: "?" }));
+}
+
 // Place each .digit-box (data-box="x,y,w,h" in image pixels) over its image, in percent of
 // the image's natural size, so the boxes follow the image as it scales.
 export function placeBoxes(container) {

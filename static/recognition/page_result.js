@@ -2,7 +2,7 @@
 // image with each line's box and its digits' boxes in a colour of the line's own (the
 // .line-N classes of recognition.css, as the detail page has them).
 import { gettext } from "../digitrec/i18n.js";
-import { digitBox, el, percent, placeBoxes } from "./dom.js";
+import { digitBox, el, leftOutBox, percent, placeBoxes } from "./dom.js";
 
 const LINE_COLOURS = 6;
 const colour = (index) => `line-${index % LINE_COLOURS}`;
@@ -26,8 +26,7 @@ export function pageImage(prediction, image) {
     for (const digit of line.digits) frame.append(digitBox(digit, colour(index)));
   });
   for (const box of prediction.left_out ?? []) {
-    frame.append(el("div", { class: "digit-box left-out", "data-box": box.join(","), hidden: true,
-      title: gettext("Not a digit: left out") }, el("span", { class: "digit-box-label", text: "?" })));
+    frame.append(leftOutBox(box));
   }
   placeBoxes(frame);
   return frame;

@@ -5,7 +5,7 @@
 // number, an offer to read it as one; a page's lines (page_result.js). Shared by the draw
 // and upload pages. Everything from the server goes in as text, never as HTML.
 import { format, gettext, ngettext } from "../digitrec/i18n.js";
-import { digitBox, el, percent, placeBoxes } from "./dom.js";
+import { digitBox, el, leftOutBox, percent, placeBoxes } from "./dom.js";
 import { pageImage, pageLines } from "./page_result.js";
 
 export { placeBoxes };
@@ -54,8 +54,7 @@ function boxedImage(prediction, image) {
     el("img", { src: prediction.image_url ?? image, alt: gettext("The submitted image, with a box around each digit found") }));
   for (const digit of prediction.digits) frame.append(digitBox(digit));
   for (const box of prediction.left_out ?? []) { // marks read as no digit, left out of the number
-    frame.append(el("div", { class: "digit-box left-out", "data-box": box.join(","), hidden: true,
-      title: gettext("Not a digit: left out") }, el("span", { class: "digit-box-label", text: "?" })));
+    frame.append(leftOutBox(box));
   }
   placeBoxes(frame);
   return frame;
