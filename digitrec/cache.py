@@ -2,9 +2,8 @@
 embedded mode's one process), local memory.
 
 Both count requests in fixed windows (``window_count``), which the throttles use: with
-Redis that is one round trip (SET NX EX, INCR and PTTL in one
-MULTI/EXEC), where the cache API's add, incr (EXISTS then INCRBY) and a get for the
-window's end took four.
+Redis that is one round trip (SET NX EX, INCR and PTTL in one MULTI/EXEC), where the cache
+API's add, incr (EXISTS then INCRBY) and a get for the window's end took four.
 """
 from __future__ import annotations
 

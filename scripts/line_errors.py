@@ -25,13 +25,14 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=None, help="how many (default: the part's own count)")
     parser.add_argument("--seed", type=int, default=None, help="another seed: more lines of the same part's digits")
     parser.add_argument("--save", type=Path, default=None, help="write the wrong lines' images here")
-    parser.add_argument("--model", default=None, help="an artifact folder (default: the newest in ml/artifacts)")
+    parser.add_argument("--model", default=None, help="an artifact folder (default: the shipped model, the newest in ml/artifacts)")
     args = parser.parse_args()
     os.chdir(ROOT)
     from ml import data, evalsets, synthetic
+    from ml.artifact import newest
     from ml.inference import Engine
 
-    model_dir = Path(args.model) if args.model else sorted((ROOT / "ml" / "artifacts").iterdir())[-1]  # names sort by date
+    model_dir = Path(args.model) if args.model else newest(ROOT / "ml" / "artifacts")
     mnist = data.load(ROOT / "var" / "mnist")
     part_idx = evalsets.source_indices(args.part)
     x, y = mnist.x_test[part_idx], mnist.y_test[part_idx]
