@@ -68,7 +68,8 @@ test: $(VENV)/.installed $(CHROMIUM) $(MSGFMT)
 # Production-like on one machine: the granian web server, Celery workers and beat (Procfile),
 # run in the foreground by honcho; Ctrl-C stops them all. Sized for 2 cores by default: two
 # web processes of 32 threads (a thread waiting for a result sleeps in Redis), and
-# two worker processes of 8 task threads each sharing one model (micro-batching). A secret key is generated once into
+# two worker processes of 8 task threads each sharing one model (micro-batching), and one
+# webhook worker (deliveries have a queue of their own). A secret key is generated once into
 # var/secret_key unless DJANGO_SECRET_KEY is set.
 stack: export DJANGO_ENV := production
 stack: export DJANGO_SECURE_SSL_REDIRECT ?= 0

@@ -42,8 +42,9 @@ def _redis(port: int) -> subprocess.Popen:
 
 
 def _worker_pids() -> list[int]:
-    # The Celery processes themselves, not scripts/keep_running.py which supervises them.
-    out = subprocess.run(["pgrep", "-f", "python[0-9.]* [^ ]*bin/celery -A digitrec worker"],
+    # The prediction workers' Celery processes themselves (named worker-<pid>, the webhook
+    # worker webhooks-<pid>), not scripts/keep_running.py which supervises them.
+    out = subprocess.run(["pgrep", "-f", "python[0-9.]* [^ ]*bin/celery -A digitrec worker .* -n worker-"],
                          capture_output=True, text=True)
     return [int(p) for p in out.stdout.split()]
 

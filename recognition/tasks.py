@@ -37,11 +37,24 @@ def _load_model() -> None:
     log.info("worker ready with model %s", engine.version)
 
 
+def _runs_predictions(app) -> bool:
+    """Whether this worker consumes the deployment's queue, where predictions go. One that
+    consumes only the webhook deliveries' (``-Q <queue>.webhooks``) needs no model."""
+    consumed = app.amqp.queues.consume_from
+    if app.conf.task_default_queue in consumed:
+        return True
+    log.info("worker ready for %s, without the model", ", ".join(sorted(consumed)))
+    return False
+
+
 @worker_process_init.connect
 def load_model_in_worker_process(**_kwargs) -> None:
     """Prefork pool: load the model once per child, after the fork and never in the parent
     (TensorFlow's threads do not survive a fork), with thread pools sized for the worker."""
-    _load_model()
+    from digitrec.celery import app
+
+    if _runs_predictions(app):
+        _load_model()
 
 
 @worker_init.connect
@@ -49,7 +62,7 @@ def load_model_in_threaded_worker(sender=None, **_kwargs) -> None:
     """Threads pool (the default in the Procfile): one process whose task threads share
     one model, so concurrent tasks are micro-batched into one model call."""
     pool = getattr(sender, "pool_cls", "")
-    if "prefork" not in str(getattr(pool, "__module__", pool)):
+    if "prefork" not in str(getattr(pool, "__module__", pool)) and _runs_predictions(sender.app):
         _load_model()
 
 

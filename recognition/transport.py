@@ -90,6 +90,13 @@ def current() -> Transport:
     return _current
 
 
+def webhook_queue(queue: str) -> str:
+    """The queue of webhook deliveries: the deployment's ``queue`` with ``.webhooks`` after it.
+    Deliveries wait on receivers, so a worker of their own runs them (the Procfile's
+    ``webhooks``), and a receiver that never answers holds up no prediction."""
+    return f"{queue}.webhooks"
+
+
 def from_settings(work: Work) -> Transport:
     """Celery when CELERY_BROKER_URL is set, else in-process: the one place that asks."""
     if settings.CELERY_BROKER_URL:
@@ -244,9 +251,10 @@ class CeleryTransport:
         # included: a retry further off than that is left to beat's sweep of due deliveries.
         if delay > settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] / 2:
             return
+        queue = webhook_queue(self.work.deliver_task.app.conf.task_default_queue)
         for pk in ids:
             try:
-                self.work.deliver_task.apply_async(args=[pk], countdown=delay or None, retry=False)
+                self.work.deliver_task.apply_async(args=[pk], countdown=delay or None, retry=False, queue=queue)
             except Exception as exc:  # noqa: BLE001 - any broker failure: the sweep sends it later
                 log.warning("could not queue webhook deliveries, the sweep will send them: %s", exc)
                 return

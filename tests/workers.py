@@ -33,12 +33,15 @@ class Worker:
     """``celery worker`` in a subprocess; its output is kept to explain a failure.
 
     The threads pool is what ``make stack`` runs; prefork is there for the tests of a
-    killed child process."""
+    killed child process. ``consumes``: the queues it takes tasks from (``-Q``), by default
+    ``queue``'s, the predictions'; one without that queue loads no model."""
 
     def __init__(self, *, broker_url: str, queue: str, media_root: Path, pool: str = "threads",
                  concurrency: int = 4, model_dir: Path | None = None, supervised: bool = False,
-                 extra_env: dict[str, str] | None = None):
+                 extra_env: dict[str, str] | None = None, consumes: list[str] | None = None):
         self.queue, self.media_root = queue, media_root
+        self.runs_predictions = consumes is None or queue in consumes
+        queues = [f"--queues={','.join(consumes)}"] if consumes else []
         env = {
             **os.environ,
             **(extra_env or {}),
@@ -59,7 +62,7 @@ class Worker:
         self.process = subprocess.Popen(
             [*prefix, sys.executable, "-m", "celery", "-A", "digitrec", "worker", f"--pool={pool}",
              f"--concurrency={concurrency}", "--loglevel=INFO", "--without-gossip",
-             "--without-mingle", "--without-heartbeat", "-n", f"test-{queue}@%h"],
+             "--without-mingle", "--without-heartbeat", *queues, "-n", f"test-{'-'.join(consumes or [queue])}@%h"],
             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             start_new_session=True,
         )
@@ -76,8 +79,8 @@ class Worker:
     def wait_ready(self, timeout: float = 90) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if any(" ready." in line for line in self.lines) and any(
-                    "worker ready with model" in line for line in self.lines):
+            ready = "worker ready with model" if self.runs_predictions else "without the model"
+            if any(" ready." in line for line in self.lines) and any(ready in line for line in self.lines):
                 return
             if self.process.poll() is not None:
                 break
@@ -99,10 +102,12 @@ class Worker:
 
 
 @contextmanager
-def started_worker(broker_url: str, media_root: Path, **extra_env: str):
-    """A ready worker on a queue of its own (with ``extra_env`` in its environment),
-    stopped afterwards."""
-    worker = Worker(broker_url=broker_url, queue=new_queue(), media_root=media_root, extra_env=extra_env)
+def started_worker(broker_url: str, media_root: Path, *, consumes: list[str] | None = None,
+                   queue: str | None = None, **extra_env: str):
+    """A ready worker on a queue of its own, or ``queue`` (with ``extra_env`` in its
+    environment, taking tasks from ``consumes``: see Worker), stopped afterwards."""
+    worker = Worker(broker_url=broker_url, queue=queue or new_queue(), media_root=media_root,
+                    extra_env=extra_env, consumes=consumes)
     try:
         worker.wait_ready()
         yield worker

@@ -1,12 +1,14 @@
-"""Webhooks through a real Celery worker process: the worker that finishes a prediction
-queues its delivery, posts it, and retries a failed one after its backoff (a countdown task)."""
+"""Webhooks through real Celery worker processes, as the Procfile runs them: the prediction
+worker that finishes a prediction queues its delivery, the webhook worker posts it and
+retries a failed one after its backoff (a countdown task); a receiver that never answers
+holds up no prediction."""
 import json
 import time
 
 import pytest
 
-from recognition import services, webhooks
-from recognition.models import WebhookDelivery
+from recognition import services, transport, webhooks
+from recognition.models import Prediction, WebhookDelivery
 from tests.recognition import webhook_receiver
 from tests.recognition.webhook_receiver import verify
 
@@ -14,23 +16,27 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(scope="module")
-def webhook_worker(django_db_setup, redis_url, tmp_path_factory):
-    """A worker allowed to call the receiver on loopback, retrying after 1 s."""
-    from tests.workers import started_worker
+def webhook_workers(django_db_setup, redis_url, tmp_path_factory):
+    """A prediction worker and a webhook worker on a queue of their own, allowed to call a
+    receiver on loopback, retrying after 1 s and giving a receiver 30 s to answer."""
+    from tests.workers import new_queue, started_worker
 
-    with started_worker(redis_url, tmp_path_factory.mktemp("media"),
-                        WEBHOOK_ALLOW_PRIVATE="1", WEBHOOK_BACKOFF_SECONDS="1") as worker:
-        yield worker
+    queue, media = new_queue(), tmp_path_factory.mktemp("media")
+    env = {"WEBHOOK_ALLOW_PRIVATE": "1", "WEBHOOK_BACKOFF_SECONDS": "1", "WEBHOOK_READ_TIMEOUT_SECONDS": "30"}
+    with started_worker(redis_url, media, queue=queue, **env) as predictions, \
+            started_worker(redis_url, media, queue=queue, consumes=[transport.webhook_queue(queue)], **env) as deliveries:
+        yield predictions, deliveries
 
 
 @pytest.fixture
-def worker(webhook_worker, transactional_db, redis_url, settings):
+def worker(webhook_workers, transactional_db, redis_url, settings):
     from tests.workers import celery_transport
 
-    settings.MEDIA_ROOT = webhook_worker.media_root
+    predictions, deliveries = webhook_workers
+    settings.MEDIA_ROOT = predictions.media_root
     settings.WEBHOOK_ALLOW_PRIVATE = True  # this process checks the URL when it is registered
-    with celery_transport(redis_url, webhook_worker.queue):
-        yield webhook_worker
+    with celery_transport(redis_url, predictions.queue):
+        yield deliveries
 
 
 @pytest.fixture
@@ -61,3 +67,25 @@ def test_a_worker_delivers_a_finished_prediction_and_retries_a_failure(owner, wo
         time.sleep(0.05)
     assert (delivery.status, delivery.attempts) == ("delivered", 2)
     assert [a.response_code for a in delivery.attempt_set.all()] == [502, 200]
+
+
+def test_a_receiver_that_never_answers_holds_up_no_prediction(owner, worker, digit_png, settings):
+    """Every webhook of a user points at a receiver that takes the request and never
+    answers: the deliveries wait out the read timeout (30 s) on every thread of the webhook
+    worker, and predictions still finish meanwhile, the prediction worker's threads free."""
+    with webhook_receiver.tarpit() as (url, held):
+        for _ in range(settings.WEBHOOKS_PER_USER):
+            webhooks.webhook_create(owner=owner, url=url)
+        first = services.prediction_create(owner=owner, image=digit_png[0], source="api")
+        for _ in range(300):  # the worker's 4 threads each hold a delivery
+            if len(held) >= 4:
+                break
+            time.sleep(0.05)
+        assert len(held) >= 4, worker.output
+
+        later = [services.prediction_create(owner=owner, image=digit_png[0], source="api") for _ in range(3)]
+
+        finished = [transport.wait_for(p, 15) for p in [first, *later]]
+        assert [p.status for p in finished] == [Prediction.Status.DONE] * 4
+        assert [p.answer for p in finished] == [digit_png[1]] * 4
+        assert not WebhookDelivery.objects.exclude(status=WebhookDelivery.Status.PENDING).exists()

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -64,3 +67,31 @@ def start() -> Receiver:
     receiver = Receiver(url=f"http://127.0.0.1:{server.server_address[1]}/hooks/digitrec", server=server)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return receiver
+
+
+@contextmanager
+def tarpit() -> Iterator[tuple[str, list[socket.socket]]]:
+    """A receiver that takes every connection and never answers: yields its URL and the
+    connections it holds, and closes them all on exit."""
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.1)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                held.append(server.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.getsockname()[1]}/hooks/digitrec", held
+    finally:
+        stop.set()
+        thread.join()
+        for connection in held:
+            connection.close()
+        server.close()
