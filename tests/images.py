@@ -48,6 +48,18 @@ def line_of(digits: list[np.ndarray], *, height: int = 80, gap: int = 25, margin
     return Image.fromarray(np.clip(sheet, 0, 255).astype(np.uint8), "L")
 
 
+def with_star(sheet: Image.Image, *, size: int = 76, width: int = 6) -> Image.Image:
+    """``sheet`` widened to the right with a five-pointed star drawn there in one stroke:
+    a mark that is no digit, after a line of digits."""
+    w, h = sheet.size
+    wider = Image.new("L", (w + size + 30, h), 255)
+    wider.paste(sheet, (0, 0))
+    cx, cy, r = w + size / 2, h / 2, size / 2
+    points = [(cx + r * np.sin(k * 4 * np.pi / 5), cy - r * np.cos(k * 4 * np.pi / 5)) for k in range(6)]
+    ImageDraw.Draw(wider).line(points, fill=0, width=width, joint="curve")
+    return wider
+
+
 def drawn_canvas(strokes: list[list[tuple[int, int]]], *, size: tuple[int, int] = (280, 280),
                  width: int = 16, transparent: bool = True, colour=(0, 0, 0)) -> Image.Image:
     """Strokes as a browser canvas exports them: RGBA, transparent background by default."""

@@ -28,8 +28,8 @@ export function digitBox(digit, extraClass = "") {
 
 // The box over a mark read as no digit and left out of the number (x, y, w, h in image pixels).
 export function leftOutBox(box) {
-  return el("div", { class: "digit-box left-out", "data-box": box.join(","), hidden: true,
-    title: gettext("Not a digit: left out") }, el("span", { class: "digit-box-label", text: "?" }));
+  return el("div", { class: "digit-box left-out", "data-box": box.join(","), "data-testid": "left-out-box",
+    hidden: true, title: gettext("Not a digit: left out") }, el("span", { class: "digit-box-label", text: "?" }));
 }
 
 // Place each .digit-box (data-box="x,y,w,h" in image pixels) over its image, in percent of

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from recognition.models import Prediction
-from tests.images import encode, line_of, place
+from tests.images import encode, line_of, place, with_star
 from tests.recognition.browser import (  # noqa: F401 - in_process_inference, page, phone, user are fixtures
     RESULT_TIMEOUT_MS, SEVEN, SEVENTEEN, draw, in_process_inference, log_in_at, page, phone, user)
 
@@ -240,6 +240,31 @@ def test_a_mark_that_may_be_no_digit_is_marked_on_its_box_and_its_card(
         "Maybe not a digit: check it")
     expect(item.locator(".digit-box.doubtful .digit-box-label")).to_have_text(f"{number[doubtful]}?")
     assert Prediction.objects.get(owner=user).not_sure
+
+
+def test_a_mark_that_is_no_digit_is_left_out_and_boxed_on_the_result_and_its_page(
+        live_server, page, user, password, mnist_test):
+    x, y = mnist_test
+    png = encode(with_star(line_of([x[1], x[2]])))
+    log_in_at(page, f"{live_server.url}/upload/", user, password)
+    _choose_number_mode(page)
+    page.get_by_test_id("upload-input").set_input_files([{"name": "21-star.png", "mimeType": "image/png",
+                                                          "buffer": png}])
+
+    item = page.get_by_test_id("upload-item").nth(0)
+    _expect_a_result(item, f"{y[1]}{y[2]}", digits=2)
+    prediction = Prediction.objects.get(owner=user)
+    assert len(prediction.left_out) == 1
+    _expect_a_left_out_box(item.get_by_test_id("left-out-box"), prediction.left_out[0])
+
+    item.get_by_test_id("result-detail-link").click()
+    _expect_a_left_out_box(page.get_by_test_id("left-out-box"), prediction.left_out[0])
+
+
+def _expect_a_left_out_box(box, where: list[int]) -> None:
+    expect(box).to_be_visible()
+    expect(box).to_have_attribute("data-box", ",".join(map(str, where)))
+    expect(box).to_have_attribute("title", "Not a digit: left out")
 
 
 def test_it_reads_an_uploaded_page_line_by_line_and_shows_each_lines_box(live_server, page, user, password, page_png):
