@@ -1,4 +1,5 @@
-"""Staff review of predictions, and the model versions staff can activate.
+"""Staff review of predictions, and the model versions staff can activate (the webhooks'
+admin is in recognition/webhooks_admin.py).
 
 Being staff (``is_staff``) is the permission here: staff view every prediction, review
 it and activate models without per-model permissions. Nobody adds predictions in the
@@ -377,3 +378,7 @@ class ModelVersionAdmin(StaffPermissions, admin.ModelAdmin):
             return None
         self.message_user(request, _("Activated %(version)s: the next predictions use it.") % {"version": version.version},
                           messages.SUCCESS)
+
+
+# The webhooks' admin lives in its own module, registered with this one.
+from recognition import webhooks_admin  # noqa: E402, F401

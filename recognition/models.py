@@ -215,14 +215,17 @@ class IdempotencyKey(models.Model):
 class Webhook(models.Model):
     """A URL that is sent each finished prediction of its owner, signed with its secret."""
 
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="webhooks")
-    url = models.URLField(max_length=500)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="webhooks",
+                              verbose_name=_("owner"))
+    url = models.URLField(_("URL"), max_length=500)
     # Kept as it is: signing needs it. Shown to the owner once, when the webhook is made.
-    secret = models.CharField(max_length=64)
-    created_at = models.DateTimeField(auto_now_add=True)
+    secret = models.CharField(_("secret"), max_length=64)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         ordering = ["created_at"]
+        verbose_name = _("webhook")
+        verbose_name_plural = _("webhooks")
 
     def __str__(self) -> str:
         return self.url
@@ -237,21 +240,25 @@ class WebhookDelivery(models.Model):
         FAILED = "failed", _("Failed")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
-    prediction = models.ForeignKey(Prediction, on_delete=models.CASCADE, related_name="+")
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveSmallIntegerField(default=0)
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries",
+                                verbose_name=_("webhook"))
+    prediction = models.ForeignKey(Prediction, on_delete=models.CASCADE, related_name="+",
+                                   verbose_name=_("prediction"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     # Due for its next attempt from then; a claimed delivery is pushed past its attempt's timeout.
-    next_attempt_at = models.DateTimeField()
+    next_attempt_at = models.DateTimeField(_("next attempt at"))
     # The JSON body, fixed at the first attempt so that every retry sends the same bytes
     # (text, not a JSONField: PostgreSQL's jsonb would reorder the keys).
     payload = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="webhook_delivery_due")]
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
 
     @property
     def last_attempt(self):
