@@ -4,7 +4,9 @@ A delivery is a row (WebhookDelivery), written in the transaction that finishes 
 prediction, so none is lost to a crash or a restart; the transport sends its id to a
 worker (or a thread, in the embedded mode), and a sweep sends again whatever is due. An
 attempt first claims the row by pushing its due time past the attempt's timeout, so two
-copies of one delivery's task never POST at once.
+copies of one delivery's task never POST at once. A process posts at most
+WEBHOOK_SENDS_PER_OWNER of one owner's deliveries at once: the rest wait a moment and come
+back, so receivers that never answer hold only so many of the threads everyone shares.
 """
 from __future__ import annotations
 
@@ -12,8 +14,11 @@ import json
 import logging
 import random
 import secrets
+import threading
 import time
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 from django.conf import settings
@@ -111,10 +116,48 @@ def backoff_seconds(attempts: int) -> float:
     return delay * random.uniform(1, 1.25)
 
 
+# When one owner's sends fill WEBHOOK_SENDS_PER_OWNER, another of theirs comes back after this.
+OWNER_BUSY_RETRY_SECONDS = 2
+_sends_lock = threading.Lock()
+_sends_by_owner: Counter = Counter()
+
+
+@contextmanager
+def _owner_send_slot(owner_id: int) -> Iterator[bool]:
+    """Yields whether this process may post one more of ``owner_id``'s deliveries now; the
+    slot is given back however the attempt ends."""
+    with _sends_lock:
+        free = _sends_by_owner[owner_id] < settings.WEBHOOK_SENDS_PER_OWNER
+        if free:
+            _sends_by_owner[owner_id] += 1
+    if not free:
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        with _sends_lock:
+            _sends_by_owner[owner_id] -= 1
+            if not _sends_by_owner[owner_id]:
+                del _sends_by_owner[owner_id]  # the table holds only owners sending now
+
+
 def delivery_attempt(delivery_id) -> WebhookAttempt | None:
     """POST the delivery's prediction to its webhook once, if it is due; record the attempt
     and either finish the delivery or schedule the next try. Idempotent: a delivery that is
-    not due (finished, or another worker has it) is left alone and None returned."""
+    not due (finished, or another worker has it) is left alone and None returned. One whose
+    owner has WEBHOOK_SENDS_PER_OWNER sends going in this process is sent again shortly."""
+    owner_id = WebhookDelivery.objects.filter(pk=delivery_id).values_list("webhook__owner_id", flat=True).first()
+    if owner_id is None:
+        return None  # deleted with its webhook or its prediction
+    with _owner_send_slot(owner_id) as free:
+        if not free:
+            transport.deliver([str(delivery_id)], delay=OWNER_BUSY_RETRY_SECONDS)
+            return None
+        return _attempt(delivery_id)
+
+
+def _attempt(delivery_id) -> WebhookAttempt | None:
     delivery = _claim(delivery_id)
     if delivery is None:
         return None

@@ -103,11 +103,11 @@ class Worker:
 
 @contextmanager
 def started_worker(broker_url: str, media_root: Path, *, consumes: list[str] | None = None,
-                   queue: str | None = None, **extra_env: str):
+                   queue: str | None = None, concurrency: int = 4, **extra_env: str):
     """A ready worker on a queue of its own, or ``queue`` (with ``extra_env`` in its
     environment, taking tasks from ``consumes``: see Worker), stopped afterwards."""
     worker = Worker(broker_url=broker_url, queue=queue or new_queue(), media_root=media_root,
-                    extra_env=extra_env, consumes=consumes)
+                    extra_env=extra_env, consumes=consumes, concurrency=concurrency)
     try:
         worker.wait_ready()
         yield worker

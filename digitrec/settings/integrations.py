@@ -19,6 +19,10 @@ WEBHOOK_RETRY_HOURS = env_int("WEBHOOK_RETRY_HOURS", 24, minimum=1)
 WEBHOOK_CONNECT_TIMEOUT_SECONDS = env_int("WEBHOOK_CONNECT_TIMEOUT_SECONDS", 3, minimum=1)
 WEBHOOK_READ_TIMEOUT_SECONDS = env_int("WEBHOOK_READ_TIMEOUT_SECONDS", 5, minimum=1)
 WEBHOOK_RESPONSE_MAX_BYTES = env_int("WEBHOOK_RESPONSE_MAX_BYTES", 64 * 1024, minimum=0)
+# One owner's deliveries posted at once by one process, at most: receivers that never answer
+# hold that many of the threads every owner's deliveries share (the Procfile's webhook worker
+# has 16), and the owner's other deliveries come back a moment later.
+WEBHOOK_SENDS_PER_OWNER = env_int("WEBHOOK_SENDS_PER_OWNER", 4, minimum=1)
 # Due deliveries (a retry whose time came, one a restart interrupted) are sent this often.
 WEBHOOK_SWEEP_SECONDS = env_int("WEBHOOK_SWEEP_SECONDS", 15, minimum=1)
 # The site's address, for the absolute image and input URLs in a webhook's body; empty:

@@ -236,6 +236,26 @@ def test_a_delivery_not_due_or_finished_is_left_alone(owner, loopback_allowed, r
 
 
 @pytest.mark.django_db(transaction=True)
+def test_an_owner_with_as_many_sends_going_as_allowed_waits_a_moment(owner, settings, loopback_allowed, receiver,
+                                                                      finished_prediction, digit_png,
+                                                                      in_process_transport):
+    settings.WEBHOOK_SENDS_PER_OWNER = 1
+    prediction = finished_prediction(owner, digit_png[0])
+    webhook = webhooks.webhook_create(owner=owner, url=receiver.url)
+    delivery = WebhookDelivery.objects.create(webhook=webhook, prediction=prediction, next_attempt_at=timezone.now())
+
+    with webhooks._owner_send_slot(owner.pk) as free:  # another of the owner's sends, going on
+        assert free
+        assert webhooks.delivery_attempt(delivery.pk) is None
+        assert receiver.wait_for(1, timeout=0.5) == []
+        delivery.refresh_from_db()
+        assert (delivery.status, delivery.attempts) == ("pending", 0)
+
+    [request] = receiver.wait_for(1, timeout=webhooks.OWNER_BUSY_RETRY_SECONDS + 10)  # sent again, once free
+    assert request.headers["DigitRec-Delivery"] == str(delivery.pk)
+
+
+@pytest.mark.django_db(transaction=True)
 def test_deliveries_due_when_the_process_starts_are_sent(owner, loopback_allowed, receiver, finished_prediction,
                                                          digit_png, in_process_transport):
     """Nothing is lost across a restart: the rows are the queue, and a starting process sends what is due."""

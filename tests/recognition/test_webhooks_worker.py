@@ -17,14 +17,17 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture(scope="module")
 def webhook_workers(django_db_setup, redis_url, tmp_path_factory):
-    """A prediction worker and a webhook worker on a queue of their own, allowed to call a
-    receiver on loopback, retrying after 1 s and giving a receiver 30 s to answer."""
+    """A prediction worker (4 threads) and a webhook worker (6 threads, at most 4 sends of one
+    owner at once) on a queue of their own, allowed to call a receiver on loopback, retrying
+    after 1 s and giving a receiver 30 s to answer."""
     from tests.workers import new_queue, started_worker
 
     queue, media = new_queue(), tmp_path_factory.mktemp("media")
-    env = {"WEBHOOK_ALLOW_PRIVATE": "1", "WEBHOOK_BACKOFF_SECONDS": "1", "WEBHOOK_READ_TIMEOUT_SECONDS": "30"}
+    env = {"WEBHOOK_ALLOW_PRIVATE": "1", "WEBHOOK_BACKOFF_SECONDS": "1", "WEBHOOK_READ_TIMEOUT_SECONDS": "30",
+           "WEBHOOK_SENDS_PER_OWNER": "4"}
     with started_worker(redis_url, media, queue=queue, **env) as predictions, \
-            started_worker(redis_url, media, queue=queue, consumes=[transport.webhook_queue(queue)], **env) as deliveries:
+            started_worker(redis_url, media, queue=queue, consumes=[transport.webhook_queue(queue)],
+                           concurrency=6, **env) as deliveries:
         yield predictions, deliveries
 
 
@@ -71,13 +74,14 @@ def test_a_worker_delivers_a_finished_prediction_and_retries_a_failure(owner, wo
 
 def test_a_receiver_that_never_answers_holds_up_no_prediction(owner, worker, digit_png, settings):
     """Every webhook of a user points at a receiver that takes the request and never
-    answers: the deliveries wait out the read timeout (30 s) on every thread of the webhook
-    worker, and predictions still finish meanwhile, the prediction worker's threads free."""
+    answers: four deliveries at a time wait out the read timeout (30 s) in the webhook
+    worker, and predictions still finish meanwhile, the prediction worker's four threads
+    free (they would all hang if deliveries shared their queue)."""
     with webhook_receiver.tarpit() as (url, held):
         for _ in range(settings.WEBHOOKS_PER_USER):
             webhooks.webhook_create(owner=owner, url=url)
         first = services.prediction_create(owner=owner, image=digit_png[0], source="api")
-        for _ in range(300):  # the worker's 4 threads each hold a delivery
+        for _ in range(300):  # the owner's 4 sends each hold a connection
             if len(held) >= 4:
                 break
             time.sleep(0.05)
@@ -89,3 +93,26 @@ def test_a_receiver_that_never_answers_holds_up_no_prediction(owner, worker, dig
         assert [p.status for p in finished] == [Prediction.Status.DONE] * 4
         assert [p.answer for p in finished] == [digit_png[1]] * 4
         assert not WebhookDelivery.objects.exclude(status=WebhookDelivery.Status.PENDING).exists()
+
+
+def test_one_owners_receivers_that_never_answer_leave_threads_for_everyone_elses(
+        owner, other, worker, digit_png, settings, receiver):
+    """The owner's 10 webhooks hang at a receiver that never answers; the webhook worker
+    posts at most 4 of them at once (WEBHOOK_SENDS_PER_OWNER), so of its 6 threads some are
+    free, and the other person's delivery arrives while the owner's still hang."""
+    with webhook_receiver.tarpit() as (url, held):
+        for _ in range(settings.WEBHOOKS_PER_USER):
+            webhooks.webhook_create(owner=owner, url=url)
+        webhooks.webhook_create(owner=other, url=receiver.url)
+        services.prediction_create(owner=owner, image=digit_png[0], source="api")
+        for _ in range(300):
+            if len(held) >= 4:
+                break
+            time.sleep(0.05)
+
+        theirs = services.prediction_create(owner=other, image=digit_png[0], source="api")
+        received = receiver.wait_for(1, timeout=15)
+
+        assert len(received) == 1, worker.output
+        assert json.loads(received[0].body)["id"] == str(theirs.pk)
+        assert len(held) == 4  # the owner's sends, still hanging, and no more at once
