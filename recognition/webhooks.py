@@ -14,11 +14,9 @@ import json
 import logging
 import random
 import secrets
-import threading
 import time
-from collections import Counter
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from datetime import timedelta
 
 from django.conf import settings
@@ -31,6 +29,7 @@ from urllib3.exceptions import HTTPError
 
 from recognition import transport, webhook_http
 from recognition.models import Prediction, Webhook, WebhookAttempt, WebhookDelivery
+from recognition.slots import Slots
 
 log = logging.getLogger(__name__)
 
@@ -118,28 +117,13 @@ def backoff_seconds(attempts: int) -> float:
 
 # When one owner's sends fill WEBHOOK_SENDS_PER_OWNER, another of theirs comes back after this.
 OWNER_BUSY_RETRY_SECONDS = 2
-_sends_lock = threading.Lock()
-_sends_by_owner: Counter = Counter()
+_sends = Slots()
 
 
-@contextmanager
-def _owner_send_slot(owner_id: int) -> Iterator[bool]:
+def _owner_send_slot(owner_id: int) -> AbstractContextManager[bool]:
     """Yields whether this process may post one more of ``owner_id``'s deliveries now; the
     slot is given back however the attempt ends."""
-    with _sends_lock:
-        free = _sends_by_owner[owner_id] < settings.WEBHOOK_SENDS_PER_OWNER
-        if free:
-            _sends_by_owner[owner_id] += 1
-    if not free:
-        yield False
-        return
-    try:
-        yield True
-    finally:
-        with _sends_lock:
-            _sends_by_owner[owner_id] -= 1
-            if not _sends_by_owner[owner_id]:
-                del _sends_by_owner[owner_id]  # the table holds only owners sending now
+    return _sends.slot(owner_id, per_key=settings.WEBHOOK_SENDS_PER_OWNER)
 
 
 def delivery_attempt(delivery_id) -> WebhookAttempt | None:
