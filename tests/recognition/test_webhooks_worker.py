@@ -77,15 +77,11 @@ def test_a_receiver_that_never_answers_holds_up_no_prediction(owner, worker, dig
     answers: four deliveries at a time wait out the read timeout (30 s) in the webhook
     worker, and predictions still finish meanwhile, the prediction worker's four threads
     free (they would all hang if deliveries shared their queue)."""
-    with webhook_receiver.tarpit() as (url, held):
+    with webhook_receiver.tarpit() as pit:
         for _ in range(settings.WEBHOOKS_PER_USER):
-            webhooks.webhook_create(owner=owner, url=url)
+            webhooks.webhook_create(owner=owner, url=pit.url)
         first = services.prediction_create(owner=owner, image=digit_png[0], source="api")
-        for _ in range(300):  # the owner's 4 sends each hold a connection
-            if len(held) >= 4:
-                break
-            time.sleep(0.05)
-        assert len(held) >= 4, worker.output
+        assert pit.wait_for(4) >= 4, worker.output  # the owner's 4 sends each hold a connection
 
         later = [services.prediction_create(owner=owner, image=digit_png[0], source="api") for _ in range(3)]
 
@@ -100,19 +96,16 @@ def test_one_owners_receivers_that_never_answer_leave_threads_for_everyone_elses
     """The owner's 10 webhooks hang at a receiver that never answers; the webhook worker
     posts at most 4 of them at once (WEBHOOK_SENDS_PER_OWNER), so of its 6 threads some are
     free, and the other person's delivery arrives while the owner's still hang."""
-    with webhook_receiver.tarpit() as (url, held):
+    with webhook_receiver.tarpit() as pit:
         for _ in range(settings.WEBHOOKS_PER_USER):
-            webhooks.webhook_create(owner=owner, url=url)
+            webhooks.webhook_create(owner=owner, url=pit.url)
         webhooks.webhook_create(owner=other, url=receiver.url)
         services.prediction_create(owner=owner, image=digit_png[0], source="api")
-        for _ in range(300):
-            if len(held) >= 4:
-                break
-            time.sleep(0.05)
+        pit.wait_for(4)
 
         theirs = services.prediction_create(owner=other, image=digit_png[0], source="api")
         received = receiver.wait_for(1, timeout=15)
 
         assert len(received) == 1, worker.output
         assert json.loads(received[0].body)["id"] == str(theirs.pk)
-        assert len(held) == 4  # the owner's sends, still hanging, and no more at once
+        assert len(pit.held) == 4  # the owner's sends, still hanging, and no more at once

@@ -69,29 +69,41 @@ def start() -> Receiver:
     return receiver
 
 
+@dataclass
+class Tarpit:
+    url: str
+    held: list[socket.socket] = field(default_factory=list)  # every connection taken, none answered
+
+    def wait_for(self, count: int, timeout: float = 15) -> int:
+        """How many connections it holds, once ``count`` or after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while len(self.held) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return len(self.held)
+
+
 @contextmanager
-def tarpit() -> Iterator[tuple[str, list[socket.socket]]]:
-    """A receiver that takes every connection and never answers: yields its URL and the
-    connections it holds, and closes them all on exit."""
+def tarpit() -> Iterator[Tarpit]:
+    """A receiver that takes every connection and never answers; it closes them all on exit."""
     server = socket.create_server(("127.0.0.1", 0))
     server.settimeout(0.1)
-    held: list[socket.socket] = []
+    pit = Tarpit(url=f"http://127.0.0.1:{server.getsockname()[1]}/hooks/digitrec")
     stop = threading.Event()
 
     def accept() -> None:
         while not stop.is_set():
             try:
-                held.append(server.accept()[0])
+                pit.held.append(server.accept()[0])
             except TimeoutError:
                 continue
 
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.getsockname()[1]}/hooks/digitrec", held
+        yield pit
     finally:
         stop.set()
         thread.join()
-        for connection in held:
+        for connection in pit.held:
             connection.close()
         server.close()
