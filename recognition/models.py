@@ -260,6 +260,10 @@ class WebhookDelivery(models.Model):
         verbose_name = _("webhook delivery")
         verbose_name_plural = _("webhook deliveries")
 
+    def __str__(self) -> str:
+        # The id the receiver gets in the DigitRec-Delivery header, to match its logs.
+        return str(self.pk)
+
     @property
     def last_attempt(self):
         """The latest WebhookAttempt, or None (from prefetched attempts when there are)."""

@@ -63,6 +63,8 @@ def test_a_webhooks_page_lists_its_latest_deliveries_with_their_last_answer(staf
     assert "read timed out (5003 ms)" in html
     assert slow.secret not in html
     assert 'name="url"' not in html  # read-only: nothing to edit
+    # Each row is titled with the id its receiver got in the DigitRec-Delivery header.
+    assert all(str(d.pk) in html for d in deliveries) and "WebhookDelivery object" not in html
     # Each delivery links to its prediction, and no link leads where staff may not go.
     links = set(re.findall(r'href="(/admin/[^"]*)"', html))
     assert reverse("admin:recognition_prediction_change", args=[deliveries[0].prediction_id]) in links
