@@ -37,14 +37,14 @@ def _load_model() -> None:
     log.info("worker ready with model %s", engine.version)
 
 
-def _runs_predictions(app) -> bool:
-    """Whether this worker consumes the deployment's queue, where predictions go. One that
-    consumes only the webhook deliveries' (``-Q <queue>.webhooks``) needs no model."""
+def _load_model_if_it_runs_predictions(app) -> None:
+    """Load the model if this worker consumes the deployment's queue, where predictions go.
+    One that consumes only the webhook deliveries' (``-Q <queue>.webhooks``) needs none."""
     consumed = app.amqp.queues.consume_from
     if app.conf.task_default_queue in consumed:
-        return True
-    log.info("worker ready for %s, without the model", ", ".join(sorted(consumed)))
-    return False
+        _load_model()
+    else:
+        log.info("worker ready for %s, without the model", ", ".join(sorted(consumed)))
 
 
 @worker_process_init.connect
@@ -53,8 +53,7 @@ def load_model_in_worker_process(**_kwargs) -> None:
     (TensorFlow's threads do not survive a fork), with thread pools sized for the worker."""
     from digitrec.celery import app
 
-    if _runs_predictions(app):
-        _load_model()
+    _load_model_if_it_runs_predictions(app)
 
 
 @worker_init.connect
@@ -62,8 +61,8 @@ def load_model_in_threaded_worker(sender=None, **_kwargs) -> None:
     """Threads pool (the default in the Procfile): one process whose task threads share
     one model, so concurrent tasks are micro-batched into one model call."""
     pool = getattr(sender, "pool_cls", "")
-    if "prefork" not in str(getattr(pool, "__module__", pool)) and _runs_predictions(sender.app):
-        _load_model()
+    if "prefork" not in str(getattr(pool, "__module__", pool)):
+        _load_model_if_it_runs_predictions(sender.app)
 
 
 def run(prediction_ids: list) -> None:
