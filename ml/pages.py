@@ -11,12 +11,12 @@ nearest line. Each line is cut into digits by ml/segmentation.py, as in number m
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import ndimage
 
-from ml.ink import Ink, NoDigitFound, mask_labels
+from ml.ink import Ink, NoDigitFound, mask_labels, with_faint_digits
 from ml.preprocessing import Digit, prepare
 from ml.segmentation import Scorer, segment_ink
 
@@ -39,11 +39,6 @@ JOIN_PARTS = 0.9
 MAX_LINE_SLOPE = math.tan(math.radians(6.0))
 # Skew estimation samples at most this many ink pixels: plenty for the projection.
 SKEW_SAMPLE = 20000
-# A digit much fainter than the rest of the page (a blurred or light one among inked ones)
-# has no pixel above the page's ink threshold, and the ink finder drops it with the
-# specks. Such a piece is a digit when it is digit-tall and its peak reaches this share of
-# the threshold (enough to render: digits are rendered at 0.65 of it).
-FAINT_DIGIT_PEAK = 0.8
 
 
 class TooManyLines(ValueError):
@@ -155,23 +150,6 @@ def _typical_height(pieces: list[_Piece]) -> float:
     return float(np.median(heights[heights >= 0.5 * tall]))
 
 
-def _with_faint_digits(ink: Ink, height: float) -> Ink:
-    """The ink with the pieces that are faint digits (see FAINT_DIGIT_PEAK) kept too."""
-    if ink.labels is None:
-        return ink
-    faint = [index for index, region in enumerate(ndimage.find_objects(ink.labels), start=1)
-             if region is not None and not ink.kept[index] and region[0].stop - region[0].start >= 0.5 * height]
-    if not faint:
-        return ink
-    peaks = ndimage.maximum(ink.soft, ink.labels, faint)
-    faint = [index for index, peak in zip(faint, peaks) if peak >= FAINT_DIGIT_PEAK * ink.threshold]
-    if not faint:
-        return ink
-    kept = ink.kept.copy()
-    kept[faint] = True
-    return replace(ink, mask=kept[ink.labels], kept=kept)
-
-
 def _group(pieces: list[_Piece], height: float) -> list[_Line]:
     # Digit-sized pieces make the lines; a line's course is followed from left to right.
     anchors = sorted((p for p in pieces if p.height >= 0.5 * height), key=lambda p: (p.left, p.y))
@@ -260,7 +238,7 @@ def lines_of(ink: Ink, *, scorer: Scorer | None = None, max_lines: int | None = 
     skew = estimate_skew(ink.mask)
     pieces = _pieces(ink, skew)
     height = _typical_height(pieces)
-    fuller = _with_faint_digits(ink, height)
+    fuller = with_faint_digits(ink, height)
     if fuller is not ink:
         ink, pieces = fuller, _pieces(fuller, skew)
     lines = _group(pieces, height)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from ml.ink import MIN_INK_PIXELS, Ink, mask_labels
+from ml.ink import MIN_INK_PIXELS, Ink, mask_labels, with_faint_digits
 from ml.preprocessing import Digit, digit_from, prepare
 
 @dataclass
@@ -116,17 +116,11 @@ def segment_digits(image: bytes | np.ndarray, *, max_digits: int = 32,
 
 def segment_ink(ink: Ink, *, max_digits: int = 32, scorer: Scorer | None = None) -> list[Digit]:
     """segment_digits on ink already found (ml.preprocessing.prepare)."""
-    labels, count = mask_labels(ink)
-    groups = []
-    for index, region in enumerate(ndimage.find_objects(labels), start=1):
-        if region is None:
-            continue
-        area = int((labels[region] == index).sum())
-        groups.append(_Group([index], region[1].start, region[1].stop, region[0].start,
-                             region[0].stop, area))
-    heights = sorted(g.height for g in groups)
-    tall = [h for h in heights if h >= 0.5 * heights[-1]]
-    line_height = float(np.median(tall))
+    labels, groups, line_height = _pieces(ink)
+    fuller = with_faint_digits(ink, line_height)
+    if fuller is not ink:
+        ink = fuller
+        labels, groups, _ = _pieces(ink)
     groups = _merge_fragments(groups, line_height)
 
     def confidence(members: list[np.ndarray]) -> np.ndarray:
@@ -145,6 +139,22 @@ def segment_ink(ink: Ink, *, max_digits: int = 32, scorer: Scorer | None = None)
         members = _join_broken(members, line_height, confidence)
     members.sort(key=lambda m: _bounds(m)[0])
     return [digit_from(ink, member) for member in members[:max_digits]]
+
+
+def _pieces(ink: Ink) -> tuple[np.ndarray, list[_Group], float]:
+    """The labels of the ink's pieces, a group for each, and the line's height: the median
+    height of its tall pieces."""
+    labels, _ = mask_labels(ink)
+    groups = []
+    for index, region in enumerate(ndimage.find_objects(labels), start=1):
+        if region is None:
+            continue
+        area = int((labels[region] == index).sum())
+        groups.append(_Group([index], region[1].start, region[1].stop, region[0].start,
+                             region[0].stop, area))
+    heights = sorted(g.height for g in groups)
+    tall = [h for h in heights if h >= 0.5 * heights[-1]]
+    return labels, groups, float(np.median(tall))
 
 
 def _split(member: np.ndarray, group: _Group, line_height: float, max_digits: int) -> list[np.ndarray]:

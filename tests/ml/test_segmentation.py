@@ -104,3 +104,24 @@ def test_it_returns_boxes_in_original_pixels(mnist):
     # Within one MNIST pixel (20 px at this size): faint edge rows are not ink.
     assert abs(x - 50) < 25 and abs(y - 50) < 25 and abs(h - 400) < 45
     assert np.all([d.pixels.shape == (28, 28) for d in digits])
+
+
+def test_it_keeps_a_digit_written_fainter_than_the_rest(mnist):
+    """A line fading to one side (a pen running dry, light falling off): its last digit has
+    no pixel as dark as the ink threshold the others set, and it is still a digit."""
+    picks = [mnist.x_test[i] for i in (3, 4, 5, 6)]
+    ink = np.asarray(line_of(picks, ink=255, paper=0), np.float32)  # ink strength, 0-255
+    inked = np.flatnonzero(ink.any(axis=0))
+    last = inked[np.flatnonzero(np.diff(inked) > 1)[-1] + 1]  # where the last digit starts
+    ink[:, last:] *= 0.55
+    digits = segment_digits(encode(Image.fromarray((255 - ink).astype(np.uint8), "L")))
+    assert len(digits) == 4
+    assert digits[3].box[0] >= last
+    assert_mnist_shaped(digits[3].pixels)
+
+
+def test_a_faint_smudge_beside_a_line_is_no_digit(mnist):
+    picks = [mnist.x_test[i] for i in (3, 4, 5)]
+    sheet = np.asarray(line_of(picks), np.float32)
+    sheet[56:70, 6:20] = 120  # a faint smudge in the margin, small beside a digit
+    assert len(segment_digits(encode(Image.fromarray(sheet.astype(np.uint8), "L")))) == 3
