@@ -9,7 +9,7 @@ computation gives, since the model was trained on that.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
@@ -26,11 +26,6 @@ MIN_INK_PIXELS = 12
 # a printed line of the paper, not ink of a digit (see _without_ruling).
 RULED_SHARE = 0.9
 RULED_LEVEL = 0.05
-# A digit much fainter than the others (a blurred or light one among inked ones, a line
-# fading to one side) has no pixel above the ink threshold, and the ink finder drops it
-# with the specks. Such a piece is a digit when it is digit-tall and its peak reaches this
-# share of the threshold (enough to render: digits are rendered at 0.65 of it).
-FAINT_DIGIT_PEAK = 0.8
 # Below this estimated sensor noise (one grey level) an image is clean: no blur needed.
 CLEAN_NOISE = 1 / 255
 
@@ -265,24 +260,6 @@ def _ink_components(ink: np.ndarray, high: float, low: float) -> tuple[np.ndarra
     # keep[labels]; when every piece is kept (a clean drawing) that is all the candidates.
     mask = candidates if keep[1:].all() else keep[labels]
     return mask, labels, keep
-
-
-def with_faint_digits(ink: Ink, height: float) -> Ink:
-    """The ink with the pieces that are faint digits kept too (see FAINT_DIGIT_PEAK):
-    ``height`` is a digit's, as the kept ink shows it."""
-    if ink.labels is None:
-        return ink
-    faint = [index for index, region in enumerate(ndimage.find_objects(ink.labels), start=1)
-             if region is not None and not ink.kept[index] and region[0].stop - region[0].start >= 0.5 * height]
-    if not faint:
-        return ink
-    peaks = ndimage.maximum(ink.soft, ink.labels, faint)
-    faint = [index for index, peak in zip(faint, peaks) if peak >= FAINT_DIGIT_PEAK * ink.threshold]
-    if not faint:
-        return ink
-    kept = ink.kept.copy()
-    kept[faint] = True
-    return replace(ink, mask=kept[ink.labels], kept=kept)
 
 
 def mask_labels(ink: Ink) -> tuple[np.ndarray, int]:

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage
 
-from ml.ink import Ink, NoDigitFound, mask_labels, with_faint_digits
+from ml.ink import Ink, NoDigitFound, mask_labels
 from ml.preprocessing import Digit, prepare
-from ml.segmentation import Scorer, segment_ink
+from ml.segmentation import Scorer, segment_ink, with_faint_digits
 
 # A page is analysed at this size at most: 40 lines still leave digits about 20 px tall.
 PAGE_MAX_SIDE = 1280

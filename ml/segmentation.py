@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import ndimage
 
-from ml.ink import MIN_INK_PIXELS, Ink, mask_labels, with_faint_digits
+from ml.ink import MIN_INK_PIXELS, Ink, mask_labels
 from ml.preprocessing import Digit, digit_from, prepare
 
 @dataclass
@@ -81,6 +81,31 @@ def _split_points(profile: np.ndarray, pieces: int) -> list[int]:
         if profile[best] <= 0.5 * typical:
             cuts.append(best)
     return cuts
+
+
+# A digit much fainter than the others (a blurred or light one among inked ones, a line
+# fading to one side) has no pixel above the ink threshold, and the ink finder drops it
+# with the specks. Such a piece is a digit when it is digit-tall and its peak reaches this
+# share of the threshold (enough to render: digits are rendered at 0.65 of it).
+FAINT_DIGIT_PEAK = 0.8
+
+
+def with_faint_digits(ink: Ink, height: float) -> Ink:
+    """The ink with the pieces that are faint digits kept too (see FAINT_DIGIT_PEAK):
+    ``height`` is a digit's, as the kept ink shows it."""
+    if ink.labels is None:
+        return ink
+    faint = [index for index, region in enumerate(ndimage.find_objects(ink.labels), start=1)
+             if region is not None and not ink.kept[index] and region[0].stop - region[0].start >= 0.5 * height]
+    if not faint:
+        return ink
+    peaks = ndimage.maximum(ink.soft, ink.labels, faint)
+    faint = [index for index, peak in zip(faint, peaks) if peak >= FAINT_DIGIT_PEAK * ink.threshold]
+    if not faint:
+        return ink
+    kept = ink.kept.copy()
+    kept[faint] = True
+    return replace(ink, mask=kept[ink.labels], kept=kept)
 
 
 Scorer = Callable[[np.ndarray], np.ndarray]
