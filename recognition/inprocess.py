@@ -33,6 +33,7 @@ class InProcessTransport:
         self._previewer: ThreadPoolExecutor | None = None
         self._webhooks: ThreadPoolExecutor | None = None
         self._timers: set[threading.Timer] = set()  # retries waiting for their time
+        self._sweepers: list[threading.Thread] = []
         self._lock = threading.Lock()
         self._stop_sweeping = threading.Event()
         self._condition = threading.Condition()
@@ -44,11 +45,13 @@ class InProcessTransport:
                 self._executor = ThreadPoolExecutor(max_workers=settings.INPROCESS_INFERENCE_THREADS,
                                                     thread_name_prefix="inference")
                 self._stop_sweeping = threading.Event()
-                threading.Thread(target=self._sweep_forever, args=(self._stop_sweeping,),
-                                 name="stale-sweeper", daemon=True).start()
+                self._sweepers = [threading.Thread(target=self._sweep_forever, args=(self._stop_sweeping,),
+                                                   name="stale-sweeper", daemon=True)]
                 if self.work.send_due is not None:
-                    threading.Thread(target=self._send_due_forever, args=(self._stop_sweeping,),
-                                     name="webhook-sweeper", daemon=True).start()
+                    self._sweepers.append(threading.Thread(target=self._send_due_forever, args=(self._stop_sweeping,),
+                                                           name="webhook-sweeper", daemon=True))
+                for sweeper in self._sweepers:
+                    sweeper.start()
             return self._executor
 
     def deliver(self, ids: list[str], delay: float = 0) -> None:
@@ -140,11 +143,15 @@ class InProcessTransport:
         """Finish the work in hand and stop the threads (tests, a clean exit); the next
         prediction starts them again."""
         with self._lock:
+            self._stop_sweeping.set()
+            sweepers, self._sweepers = self._sweepers, []
+        for sweeper in sweepers:  # a sweep under way ends first: nothing is sent after this returns
+            sweeper.join()
+        with self._lock:
             executor, self._executor = self._executor, None
             previewer, self._previewer = self._previewer, None
             webhooks, self._webhooks = self._webhooks, None
             timers, self._timers = self._timers, set()
-            self._stop_sweeping.set()
         for timer in timers:  # their deliveries stay due in the database
             timer.cancel()
         for pool in (executor, previewer, webhooks):

@@ -261,7 +261,8 @@ def test_deliveries_due_when_the_process_starts_are_sent(owner, loopback_allowed
     """Nothing is lost across a restart: the rows are the queue, and a starting process sends what is due."""
     prediction = finished_prediction(owner, digit_png[0])
     webhook = webhooks.webhook_create(owner=owner, url=receiver.url)
-    # Left by a process that stopped after the prediction finished, before sending it.
+    in_process_transport.shutdown()  # the process stops (its sweepers with it)...
+    # ...after the prediction finished, before sending it.
     delivery = WebhookDelivery.objects.create(webhook=webhook, prediction=prediction,
                                               next_attempt_at=timezone.now() - timedelta(minutes=1))
     receiver.wait_for(1, timeout=0.5)
