@@ -248,7 +248,9 @@ def lines_of(ink: Ink, *, scorer: Scorer | None = None, max_lines: int | None = 
     for line in lines:
         line_ink, box = _line_ink(ink, line)
         try:
-            found.append(PageLine(segment_ink(line_ink, scorer=scorer), box))
+            # Faint digits were kept above, by the page's digit height; in a line's window
+            # the pieces of its neighbours are dropped ink that must stay out.
+            found.append(PageLine(segment_ink(line_ink, scorer=scorer, faint_digits=False), box))
         except NoDigitFound:  # a speck too faint to render: no line
             continue
     if not found:

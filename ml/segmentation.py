@@ -139,10 +139,13 @@ def segment_digits(image: bytes | np.ndarray, *, max_digits: int = 32,
     return segment_ink(prepare(image), max_digits=max_digits, scorer=scorer)
 
 
-def segment_ink(ink: Ink, *, max_digits: int = 32, scorer: Scorer | None = None) -> list[Digit]:
-    """segment_digits on ink already found (ml.preprocessing.prepare)."""
+def segment_ink(ink: Ink, *, max_digits: int = 32, scorer: Scorer | None = None,
+                faint_digits: bool = True) -> list[Digit]:
+    """segment_digits on ink already found (ml.preprocessing.prepare). ``faint_digits``:
+    keep the faint digits the ink finder dropped (see with_faint_digits); a caller that
+    did so already, on more ink than the line's, says False."""
     labels, groups, line_height = _pieces(ink)
-    fuller = with_faint_digits(ink, line_height)
+    fuller = with_faint_digits(ink, line_height) if faint_digits else ink
     if fuller is not ink:
         ink = fuller
         labels, groups, _ = _pieces(ink)
