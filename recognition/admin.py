@@ -51,7 +51,7 @@ class StaffPermissions:
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return self.staff_can_change and self.has_module_permission(request)
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:  # (inlines pass obj)
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:

@@ -24,25 +24,17 @@ class LatestOnly(BaseInlineFormSet):
         return super().get_queryset()[:LATEST_DELIVERIES]  # newest first (the model's order)
 
 
-class LatestDeliveries(admin.TabularInline):
+class LatestDeliveries(StaffPermissions, admin.TabularInline):
     model = WebhookDelivery
     formset = LatestOnly
     verbose_name_plural = gettext_lazy("Latest deliveries")
     fields = readonly_fields = ["prediction", "status", "attempts", "last_answer", "next_attempt_at", "created_at"]
+    staff_can_change = False
     can_delete = False
     extra = 0
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("attempt_set")
-
-    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
-        return request.user.is_active and request.user.is_staff
-
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
     @admin.display(description=gettext_lazy("last answer"))
     def last_answer(self, delivery: WebhookDelivery) -> str:
