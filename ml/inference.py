@@ -124,8 +124,12 @@ def answer(digits: list[Digit], probabilities: np.ndarray, *, mode: str,
            calibration: Calibration, model_version: str) -> Recognition | NotADigit:
     """What to answer for one image's digits, given the model's raw scores for each."""
     in_number = mode != "digit"
-    answers, confidences, calibrated = calibration.read(probabilities, in_number=in_number)
-    doubtful = calibration.doubtful(probabilities, answers) if in_number else np.zeros(len(answers), bool)
+    if in_number:
+        answers, confidences, calibrated, doubtful = calibration.read_number(
+            probabilities, [digit.box[3] for digit in digits])
+    else:
+        answers, confidences, calibrated = calibration.read(probabilities)
+        doubtful = np.zeros(len(answers), bool)
     if in_number and np.all((answers == NOT_A_DIGIT_CLASS) | doubtful):
         # A number with no sure digit among its marks is read as one image is: its
         # doubtful marks are no digit either, so it is not a digit (as in digit mode).

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 from scipy.special import logsumexp
 
-from ml.calibration import (Calibration, auroc, fit_temperature, not_sure_threshold, plot_reliability,
-                            reject_threshold)
+from ml.calibration import (DIGIT_SIZED_LEFT_OUT_AT, Calibration, auroc, fit_temperature, not_sure_threshold,
+                            plot_reliability, reject_threshold)
 from ml.evaluate import Outcome, Scored, figures, outcomes, score_folder, separation
 from ml.evaluate_pages import score_page_lines
 from ml.inference import Engine
@@ -103,31 +103,32 @@ def numbers_report(lines: list[Scored], page_lines: list[Scored], non_digits: li
                    calibration: Calibration) -> dict:
     """The marks of numbers under the rule inside a number and under the single-digit rule:
     the digits of ``lines`` and ``page_lines`` (those cut into as many marks as they have
-    digits) left out, and the ``non_digits`` as marks of a number: left out, flagged
-    (doubtful) or read as digits."""
-    digits = np.concatenate([s.probabilities for s in lines + page_lines
-                             if s.digits is not None and len(s.digits) == len(s.label)])
+    digits) left out, and the ``non_digits`` as digit-sized marks of a number beside sure
+    digits (the case in which the fewest are left out): left out, flagged (doubtful) or read
+    as digits."""
+    cut = [s for s in lines + page_lines if s.digits is not None and len(s.digits) == len(s.label)]
+    digits = np.concatenate([s.probabilities for s in cut])
     marks, _ = _rows(non_digits)
-    answers, _, _ = calibration.read(marks, in_number=True)
-    left_out = answers == NOT_A_DIGIT_CLASS
-    flagged = calibration.doubtful(marks, answers)
+    answers, _, calibrated = calibration.read(marks, in_number=True)
+    left_out = (answers == NOT_A_DIGIT_CLASS) & (calibrated[:, NOT_A_DIGIT_CLASS] >= DIGIT_SIZED_LEFT_OUT_AT)
+    flagged = calibration.doubtful(marks, answers) | ((answers == NOT_A_DIGIT_CLASS) & ~left_out)
     return {
-        "rule": "a mark of a number is left out when not-a-digit is its likeliest reading; read as a digit "
-                "but flagged (the answer is not sure) when its not-a-digit score reaches reject_at",
+        "rule": "a mark of a number is left out when not-a-digit is its likeliest reading, and a mark as tall "
+                f"as the number's sure digits only when its not-a-digit score reaches {DIGIT_SIZED_LEFT_OUT_AT}; "
+                "a mark read as a digit is flagged (the answer is not sure) when it is such a mark or its "
+                "not-a-digit score reaches reject_at",
         "measured_on": f"tuning part: lines ({len(lines)}), lines of pages ({len(page_lines)}), "
                      f"non_digits ({len(non_digits)})",
         "digits": len(digits),
-        "digits_left_out": _left_out(calibration, digits, in_number=True),
-        "digits_left_out_by_the_single_digit_rule": _left_out(calibration, digits, in_number=False),
+        "digits_left_out": sum(int((calibration.read_number(s.probabilities, [d.box[3] for d in s.digits])[0]
+                                    == NOT_A_DIGIT_CLASS).sum()) for s in cut),
+        "digits_left_out_by_the_single_digit_rule": int(
+            (calibration.read(digits)[0] == NOT_A_DIGIT_CLASS).sum()),
         "non_digit_marks": len(marks),
         "non_digit_marks_left_out": int(left_out.sum()),
         "non_digit_marks_flagged": int(flagged.sum()),
         "non_digit_marks_read": int((~left_out & ~flagged).sum()),
     }
-
-
-def _left_out(calibration: Calibration, probabilities: np.ndarray, *, in_number: bool) -> int:
-    return int((calibration.read(probabilities, in_number=in_number)[0] == NOT_A_DIGIT_CLASS).sum())
 
 
 def _energies(engine: Engine, scored: list[Scored]) -> np.ndarray:

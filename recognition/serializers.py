@@ -34,7 +34,8 @@ class DigitSerializer(serializers.Serializer):
                                 help_text="[x, y, width, height] in the image's pixels.")
     doubtful = serializers.BooleanField(help_text=(
         "Number and page mode: this mark was read as a digit although it may be no digit at all "
-        "(its not-a-digit score reaches the model's rejection threshold); the answer is then not sure."))
+        "(its not-a-digit score reaches the model's rejection threshold, or wins on a mark as tall as "
+        "the number's digits); the answer is then not sure."))
     input_url = serializers.CharField(help_text="The 28x28 image the model saw, as PNG (in a preview, a data: URL).")
 
 

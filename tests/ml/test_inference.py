@@ -183,6 +183,31 @@ def test_a_doubtful_mark_inside_a_number_is_read_and_flags_the_number_not_sure()
     assert isinstance(alone, NotADigit)
 
 
+def _unsure_two(none: float) -> np.ndarray:
+    """Raw scores of a mark the model calls no digit at ``none``, else most likely a 2."""
+    row = np.full(11, 0.02 / 9)
+    row[2], row[10] = 0.98 - none, none
+    return row
+
+
+def test_a_mark_as_tall_as_the_digits_is_read_and_flagged_unless_surely_no_digit():
+    def read(none: float, height: int):
+        marks = [Digit(pixels=np.zeros((28, 28), np.uint8), box=(40 * i, 0, 30, h))
+                 for i, h in enumerate([40, height, 44])]
+        scores = np.vstack([_scores(4, sure=0.99), _unsure_two(none), _scores(7, sure=0.99)])
+        return answer(marks, scores, mode="number", calibration=Calibration(reject_at=0.25), model_version="v")
+
+    kept = read(0.6, 38)
+    assert kept.text == "427" and kept.left_out == [] and kept.not_sure
+    assert [d.doubtful for d in kept.digits] == [False, True, False]
+    assert kept.digits[1].confidence == pytest.approx(0.38) and kept.confidence == pytest.approx(0.99 * 0.38 * 0.99)
+    # Surely no digit (a letter), or much shorter than the digits (a dash, a dot): left out.
+    for none, height in [(0.95, 38), (0.6, 20)]:
+        result = read(none, height)
+        assert result.text == "47" and result.left_out == [(40, 0, 30, height)]
+        assert result.confidence == pytest.approx(0.99 * none * 0.99)
+
+
 def test_a_number_of_doubtful_marks_only_is_not_a_digit():
     scores = np.vstack([_doubtful_two(), _scores(10)])
     result = answer(_marks(2), scores, mode="number", calibration=Calibration(reject_at=0.25), model_version="v")
