@@ -156,6 +156,14 @@ def answer(digits: list[Digit], probabilities: np.ndarray, *, mode: str,
                        confidence=float(np.prod(confidences)), not_sure_below=calibration.not_sure_below)
 
 
+def number_hint(as_number: Recognition | NotADigit) -> str:
+    """What single-digit mode says its image looks like, read as a number: two digits read
+    surely or more (a doubtful mark makes no number), else nothing."""
+    if isinstance(as_number, Recognition) and sum(not d.doubtful for d in as_number.digits) > 1:
+        return as_number.text
+    return ""
+
+
 def answer_page(lines: list[PageLine], probabilities: np.ndarray, *, calibration: Calibration,
                 model_version: str) -> Recognition | NotADigit:
     """What to answer for a page, given the model's raw scores for every line's digits in
@@ -341,13 +349,11 @@ class Engine:
                 cursor += len(digits)
                 continue
             result = read(digits, mode)
-            if number is not None:
-                as_number = read(number, "number")
-                if isinstance(as_number, Recognition) and len(as_number.digits) > 1:
-                    if isinstance(result, NotADigit):
-                        result.number_hint = as_number.text
-                    else:
-                        result = replace(result, number_hint=as_number.text)
+            hint = number_hint(read(number, "number")) if number is not None else ""
+            if hint and isinstance(result, NotADigit):
+                result.number_hint = hint
+            elif hint:
+                result = replace(result, number_hint=hint)
             results.append(result)
         return results
 

@@ -7,7 +7,7 @@ import pytest
 from ml.artifact import ArtifactError, load_metadata
 from ml.calibration import Calibration
 from ml.decoding import ImageDecodeError
-from ml.inference import Engine, NotADigit, Recognition, answer, get_engine
+from ml.inference import Engine, NotADigit, Recognition, answer, get_engine, number_hint
 from ml.ink import NoDigitFound
 from ml.preprocessing import Digit
 from PIL import Image
@@ -206,6 +206,17 @@ def test_a_mark_as_tall_as_the_digits_is_read_and_flagged_unless_surely_no_digit
         result = read(none, height)
         assert result.text == "47" and result.left_out == [(40, 0, 30, height)]
         assert result.confidence == pytest.approx(0.99 * none * 0.99)
+
+
+def test_single_digit_mode_hints_at_a_number_only_of_two_sure_digits():
+    def hint(*rows):
+        return number_hint(answer(_marks(len(rows)), np.vstack(rows), mode="number",
+                                  calibration=Calibration(reject_at=0.25), model_version="v"))
+
+    assert hint(_scores(4, sure=0.99), _scores(2, sure=0.99)) == "42"
+    # A sure 4 beside a mark kept as a doubtful 2 (digit-sized, "not a digit" at 0.6): no number.
+    assert hint(_scores(4, sure=0.99), _unsure_two(0.6)) == ""
+    assert hint(_scores(4, sure=0.99), _scores(10)) == "" and hint(_scores(10), _scores(10)) == ""
 
 
 def test_a_number_of_doubtful_marks_only_is_not_a_digit():
