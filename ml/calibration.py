@@ -29,7 +29,7 @@ ECE_BINS = 15
 # Inside a number, a mark at least DIGIT_SIZED as tall as the median of the number's sure
 # digits is left out only when its calibrated not-a-digit score reaches
 # DIGIT_SIZED_LEFT_OUT_AT; below it, it is read as its likeliest digit and flagged doubtful.
-# The calibration is fitted on single images, a third of them non-digits; a mark the size
+# The calibration is fitted on single images, a sixth of them non-digits; a mark the size
 # of the digits beside it is far likelier a digit. On the tuning part's lines (3,000 more,
 # `scripts/line_errors.py --lines 3000 --seed 9001`) every digit-sized mark "not a digit"
 # won was a digit (not-a-digit 0.50-0.87, each costing its line), while letters drawn alone
